@@ -8,12 +8,14 @@
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
 //! - [`logger`]: the `Logger` trait the wallet supplies.
+//! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod logger;
+pub mod peer;
 pub mod types;
 
 pub use bitcoin;
