@@ -7,13 +7,18 @@
 //! Module map (see `ARCHITECTURE.md`):
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
+//! - [`msgs`]: every BOLT 1/2/4/7 message, [`msgs::Message`] dispatch, BOLT 9 features,
+//!   and the handler traits.
+//! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod events;
 pub mod logger;
+pub mod msgs;
 pub mod types;
 
 pub use bitcoin;
