@@ -7,6 +7,7 @@ use bitcoin::secp256k1::PublicKey;
 /// `process_events`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
 pub enum MessageSendEvent {
     /// Send `msg` to the peer `node_id`.
     SendMessage {

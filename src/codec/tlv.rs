@@ -104,11 +104,7 @@ pub fn read_tlv_stream<'a>(
 }
 
 /// Writes one record whose value is a [`TlvValue`].
-pub fn write_tlv_record<W: Write, T: TlvValue + ?Sized>(
-    w: &mut W,
-    typ: u64,
-    value: &T,
-) -> io::Result<()> {
+pub fn write_tlv_record<W: Write, T: TlvValue>(w: &mut W, typ: u64, value: &T) -> io::Result<()> {
     BigSize(typ).write(w)?;
     BigSize(value.value_len() as u64).write(w)?;
     value.write_value(w)

@@ -70,6 +70,7 @@ macro_rules! channel_handler {
         ///
         /// Handlers must not block; anything they want to send goes out
         /// through [`MessageSendEventsProvider`].
+        #[allow(clippy::result_unit_err)]
         pub trait ChannelMessageHandler: MessageSendEventsProvider + Send + Sync {
             $(
                 $(#[$m])*
@@ -135,6 +136,7 @@ channel_handler! {
 }
 
 /// Receives gossip (BOLT 7) from every peer; `P2PGossipSync` implements it.
+#[allow(clippy::result_unit_err)] // `Err(())` only means "refuse this peer"
 pub trait RoutingMessageHandler: MessageSendEventsProvider + Send + Sync {
     /// Handles a `node_announcement`. `Ok(true)` means it is new and valid
     /// and should be relayed. `their_node_id` is `None` for our own.
@@ -213,6 +215,7 @@ pub trait RoutingMessageHandler: MessageSendEventsProvider + Send + Sync {
 }
 
 /// Receives `onion_message`s; the `OnionMessenger` implements it.
+#[allow(clippy::result_unit_err)] // `Err(())` only means "refuse this peer"
 pub trait OnionMessageHandler: Send + Sync {
     /// Handles an onion message from a peer.
     fn handle_onion_message(&self, peer_node_id: PublicKey, msg: &OnionMessage);
@@ -237,6 +240,7 @@ pub trait OnionMessageHandler: Send + Sync {
 
 /// Receives messages of application-defined types (odd ones, by BOLT 1's
 /// "it's OK to be odd" rule, or even ones both sides agreed on).
+#[allow(clippy::result_unit_err)] // `Err(())` only means "refuse this peer"
 pub trait CustomMessageHandler: Send + Sync {
     /// Whether this handler takes messages of `type_id`.
     fn is_custom_type(&self, type_id: u16) -> bool;
