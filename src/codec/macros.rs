@@ -7,6 +7,10 @@
 /// [`Writeable`](crate::codec::Writeable) and an allocation-light
 /// `decode(payload: &[u8])`.
 ///
+/// Gossip messages, whose signatures cover whatever follows the known
+/// fields, end in `excess_data` instead of `tlvs { … }`: the trailing bytes
+/// are kept raw in a field of that name.
+///
 /// Each TLV record is `(type, field: ValueType, kind)` where `kind` is
 /// `option` (the field is `Option<ValueType>`) or `required` (the field is
 /// `ValueType`, and a stream without it fails to decode). TLV types must be
@@ -33,6 +37,53 @@
 /// ```
 #[macro_export]
 macro_rules! impl_writable_msg {
+    (
+        $(#[$smeta:meta])*
+        pub struct $name:ident = $typ:literal {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),* $(,)?
+        }
+        excess_data
+    ) => {
+        $(#[$smeta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $fty, )*
+            /// Bytes after the known fields, kept as received: gossip
+            /// signatures cover them (BOLT 7), so they are relayed unchanged.
+            pub excess_data: ::std::vec::Vec<u8>,
+        }
+
+        impl $crate::codec::Type for $name {
+            const TYPE: u16 = $typ;
+        }
+
+        impl $name {
+            /// Decodes the message from its payload (the bytes after the
+            /// 2-byte type), keeping any trailing bytes.
+            pub fn decode(payload: &[u8]) -> ::core::result::Result<Self, $crate::codec::DecodeError> {
+                let mut buf: &[u8] = payload;
+                $( let $field = <$fty as $crate::codec::Readable>::read(&mut buf)?; )*
+                Ok($name { $( $field, )* excess_data: buf.to_vec() })
+            }
+        }
+
+        impl $crate::codec::Readable for $name {
+            fn read<R: ::std::io::Read>(r: &mut R) -> ::core::result::Result<Self, $crate::codec::DecodeError> {
+                let bytes = $crate::codec::tlv::read_rest(r)?;
+                $name::decode(&bytes)
+            }
+        }
+
+        impl $crate::codec::Writeable for $name {
+            fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
+                $( $crate::codec::Writeable::write(&self.$field, w)?; )*
+                w.write_all(&self.excess_data)
+            }
+            fn size_hint(&self) -> usize {
+                0 $( + $crate::codec::Writeable::size_hint(&self.$field) )* + self.excess_data.len()
+            }
+        }
+    };
     (
         $(#[$smeta:meta])*
         pub struct $name:ident = $typ:literal {
@@ -90,7 +141,7 @@ macro_rules! impl_writable_msg {
         }
 
         impl $crate::codec::Writeable for $name {
-            #[allow(unused_mut)]
+            #[allow(unused_mut, unused_comparisons)]
             fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
                 $( $crate::codec::Writeable::write(&self.$field, w)?; )*
                 let mut unknown = self.unknown_tlvs.0.iter().peekable();
