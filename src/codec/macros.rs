@@ -37,6 +37,70 @@
 /// ```
 #[macro_export]
 macro_rules! impl_writable_msg {
+    // lnkit's own messages also get a `Sample` implementation (property
+    // tests and fuzz seeds); user messages need not implement it.
+    (
+        @with_sample
+        $(#[$smeta:meta])*
+        pub struct $name:ident = $typ:literal {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),* $(,)?
+        }
+        tlvs {
+            $( $(#[$tmeta:meta])* ($tnum:literal, $tfield:ident : $tty:ty, $kind:ident) ),* $(,)?
+        }
+    ) => {
+        $crate::impl_writable_msg! {
+            $(#[$smeta])*
+            pub struct $name = $typ {
+                $( $(#[$fmeta])* pub $field : $fty, )*
+            }
+            tlvs {
+                $( $(#[$tmeta])* ($tnum, $tfield : $tty, $kind), )*
+            }
+        }
+        impl $crate::codec::sample::Sample for $name {
+            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
+                const KNOWN: &[u64] = &[$($tnum),*];
+                let mut unknown = $crate::codec::TlvStream::new();
+                for typ in [3u64, 7, 9, 13, 255, 1001, 65537, 4_294_967_297] {
+                    if !KNOWN.contains(&typ) && g.below(4) == 0 {
+                        let len = g.below(12) as usize;
+                        unknown.0.push($crate::codec::TlvRecord { typ, value: g.bytes(len) });
+                    }
+                }
+                $name {
+                    $( $field: $crate::codec::sample::Sample::sample(g), )*
+                    $( $tfield: $crate::__tlv_sample!($kind, $tty, g), )*
+                    unknown_tlvs: unknown,
+                }
+            }
+        }
+    };
+    (
+        @with_sample
+        $(#[$smeta:meta])*
+        pub struct $name:ident = $typ:literal {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),* $(,)?
+        }
+        excess_data
+    ) => {
+        $crate::impl_writable_msg! {
+            $(#[$smeta])*
+            pub struct $name = $typ {
+                $( $(#[$fmeta])* pub $field : $fty, )*
+            }
+            excess_data
+        }
+        impl $crate::codec::sample::Sample for $name {
+            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
+                let len = g.below(3) as usize * 5;
+                $name {
+                    $( $field: $crate::codec::sample::Sample::sample(g), )*
+                    excess_data: g.bytes(len),
+                }
+            }
+        }
+    };
     (
         $(#[$smeta:meta])*
         pub struct $name:ident = $typ:literal {
@@ -75,15 +139,6 @@ macro_rules! impl_writable_msg {
         }
 
 
-        impl $crate::codec::sample::Sample for $name {
-            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
-                let len = g.below(3) as usize * 5;
-                $name {
-                    $( $field: $crate::codec::sample::Sample::sample(g), )*
-                    excess_data: g.bytes(len),
-                }
-            }
-        }
         impl $crate::codec::Writeable for $name {
             fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
                 $( $crate::codec::Writeable::write(&self.$field, w)?; )*
@@ -151,23 +206,6 @@ macro_rules! impl_writable_msg {
         }
 
 
-        impl $crate::codec::sample::Sample for $name {
-            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
-                const KNOWN: &[u64] = &[$($tnum),*];
-                let mut unknown = $crate::codec::TlvStream::new();
-                for typ in [3u64, 7, 9, 13, 255, 1001, 65537, 4_294_967_297] {
-                    if !KNOWN.contains(&typ) && g.below(4) == 0 {
-                        let len = g.below(12) as usize;
-                        unknown.0.push($crate::codec::TlvRecord { typ, value: g.bytes(len) });
-                    }
-                }
-                $name {
-                    $( $field: $crate::codec::sample::Sample::sample(g), )*
-                    $( $tfield: $crate::__tlv_sample!($kind, $tty, g), )*
-                    unknown_tlvs: unknown,
-                }
-            }
-        }
         impl $crate::codec::Writeable for $name {
             #[allow(unused_mut, unused_comparisons)]
             fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
