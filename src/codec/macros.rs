@@ -37,6 +37,70 @@
 /// ```
 #[macro_export]
 macro_rules! impl_writable_msg {
+    // lnkit's own messages also get a `Sample` implementation (property
+    // tests and fuzz seeds); user messages need not implement it.
+    (
+        @with_sample
+        $(#[$smeta:meta])*
+        pub struct $name:ident = $typ:literal {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),* $(,)?
+        }
+        tlvs {
+            $( $(#[$tmeta:meta])* ($tnum:literal, $tfield:ident : $tty:ty, $kind:ident) ),* $(,)?
+        }
+    ) => {
+        $crate::impl_writable_msg! {
+            $(#[$smeta])*
+            pub struct $name = $typ {
+                $( $(#[$fmeta])* pub $field : $fty, )*
+            }
+            tlvs {
+                $( $(#[$tmeta])* ($tnum, $tfield : $tty, $kind), )*
+            }
+        }
+        impl $crate::codec::sample::Sample for $name {
+            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
+                const KNOWN: &[u64] = &[$($tnum),*];
+                let mut unknown = $crate::codec::TlvStream::new();
+                for typ in [3u64, 7, 9, 13, 255, 1001, 65537, 4_294_967_297] {
+                    if !KNOWN.contains(&typ) && g.below(4) == 0 {
+                        let len = g.below(12) as usize;
+                        unknown.0.push($crate::codec::TlvRecord { typ, value: g.bytes(len) });
+                    }
+                }
+                $name {
+                    $( $field: $crate::codec::sample::Sample::sample(g), )*
+                    $( $tfield: $crate::__tlv_sample!($kind, $tty, g), )*
+                    unknown_tlvs: unknown,
+                }
+            }
+        }
+    };
+    (
+        @with_sample
+        $(#[$smeta:meta])*
+        pub struct $name:ident = $typ:literal {
+            $( $(#[$fmeta:meta])* pub $field:ident : $fty:ty ),* $(,)?
+        }
+        excess_data
+    ) => {
+        $crate::impl_writable_msg! {
+            $(#[$smeta])*
+            pub struct $name = $typ {
+                $( $(#[$fmeta])* pub $field : $fty, )*
+            }
+            excess_data
+        }
+        impl $crate::codec::sample::Sample for $name {
+            fn sample(g: &mut $crate::codec::sample::SampleRng) -> Self {
+                let len = g.below(3) as usize * 5;
+                $name {
+                    $( $field: $crate::codec::sample::Sample::sample(g), )*
+                    excess_data: g.bytes(len),
+                }
+            }
+        }
+    };
     (
         $(#[$smeta:meta])*
         pub struct $name:ident = $typ:literal {
@@ -73,6 +137,7 @@ macro_rules! impl_writable_msg {
                 $name::decode(&bytes)
             }
         }
+
 
         impl $crate::codec::Writeable for $name {
             fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
@@ -140,6 +205,7 @@ macro_rules! impl_writable_msg {
             }
         }
 
+
         impl $crate::codec::Writeable for $name {
             #[allow(unused_mut, unused_comparisons)]
             fn write<W: ::std::io::Write>(&self, w: &mut W) -> ::std::io::Result<()> {
@@ -191,5 +257,16 @@ macro_rules! __tlv_write {
     };
     (required, $w:ident, $num:literal, $v:expr) => {
         $crate::codec::tlv::write_tlv_record($w, $num, $v)?;
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tlv_sample {
+    (option, $t:ty, $g:ident) => {
+        <::core::option::Option<$t> as $crate::codec::sample::Sample>::sample($g)
+    };
+    (required, $t:ty, $g:ident) => {
+        <$t as $crate::codec::sample::Sample>::sample($g)
     };
 }

@@ -11,6 +11,7 @@
 mod bigsize;
 mod error;
 mod macros;
+pub mod sample;
 pub mod tlv;
 
 pub use bigsize::{BigSize, Tu16, Tu32, Tu64};

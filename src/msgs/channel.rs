@@ -12,6 +12,7 @@ use bitcoin::{ScriptBuf, Txid};
 use std::io::{self, Write};
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `open_channel` (type 32): the funder proposes a channel.
     pub struct OpenChannel = 32 {
         /// The chain the channel will live on.
@@ -60,6 +61,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `accept_channel` (type 33): the acceptor's answer to `open_channel`.
     pub struct AcceptChannel = 33 {
         /// The id from `open_channel`.
@@ -100,6 +102,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `funding_created` (type 34): the funder names the funding outpoint and
     /// signs the acceptor's first commitment.
     pub struct FundingCreated = 34 {
@@ -116,6 +119,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `funding_signed` (type 35): the acceptor signs the funder's first commitment.
     pub struct FundingSigned = 35 {
         /// The real channel id.
@@ -127,6 +131,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `channel_ready` (type 36): the funding is deep enough on the sender's side.
     pub struct ChannelReady = 36 {
         /// The channel.
@@ -141,6 +146,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `stfu` (type 2): "SomeThing Fundamental is Underway" — the sender will
     /// send no more updates until the channel leaves quiescence.
     pub struct Stfu = 2 {
@@ -153,6 +159,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `shutdown` (type 38): the sender begins a cooperative close.
     pub struct Shutdown = 38 {
         /// The channel.
@@ -193,6 +200,7 @@ impl TlvValue for FeeRange {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `closing_signed` (type 39): a proposed closing fee and its signature.
     pub struct ClosingSigned = 39 {
         /// The channel.
@@ -278,6 +286,7 @@ impl TlvValue for AttributionData {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `update_add_htlc` (type 128): offer an HTLC.
     pub struct UpdateAddHtlc = 128 {
         /// The channel.
@@ -300,6 +309,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `update_fulfill_htlc` (type 130): settle an HTLC with its preimage.
     pub struct UpdateFulfillHtlc = 130 {
         /// The channel.
@@ -316,6 +326,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `update_fail_htlc` (type 131): fail an HTLC with an encrypted reason.
     pub struct UpdateFailHtlc = 131 {
         /// The channel.
@@ -332,6 +343,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `update_fail_malformed_htlc` (type 135): the onion could not be parsed.
     pub struct UpdateFailMalformedHtlc = 135 {
         /// The channel.
@@ -347,6 +359,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `commitment_signed` (type 132): signatures for the receiver's next commitment.
     pub struct CommitmentSigned = 132 {
         /// The channel.
@@ -363,6 +376,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `revoke_and_ack` (type 133): revoke the previous commitment.
     pub struct RevokeAndAck = 133 {
         /// The channel.
@@ -376,6 +390,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `update_fee` (type 134): the funder changes the commitment fee rate.
     pub struct UpdateFee = 134 {
         /// The channel.
@@ -387,6 +402,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `channel_reestablish` (type 136): resynchronise after a reconnection.
     pub struct ChannelReestablish = 136 {
         /// The channel.
@@ -414,6 +430,7 @@ crate::impl_writable_msg! {
 macro_rules! simple_close_msg {
     ($(#[$m:meta])* $name:ident = $typ:literal) => {
         crate::impl_writable_msg! {
+    @with_sample
             $(#[$m])*
             pub struct $name = $typ {
                 /// The channel.

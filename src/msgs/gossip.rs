@@ -10,6 +10,7 @@ use bitcoin::secp256k1::ecdsa::Signature;
 use std::io::{self, Read, Write};
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `announcement_signatures` (type 259): one side's signatures for the
     /// channel's `channel_announcement`.
     pub struct AnnouncementSignatures = 259 {
@@ -26,6 +27,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `channel_announcement` (type 256): proves a public channel exists
     /// between two nodes.
     pub struct ChannelAnnouncement = 256 {
@@ -56,6 +58,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `node_announcement` (type 257): a node's features, alias and addresses.
     pub struct NodeAnnouncement = 257 {
         /// Signature by `node_id`.
@@ -77,6 +80,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `channel_update` (type 258): one direction's forwarding policy.
     pub struct ChannelUpdate = 258 {
         /// Signature by the originating node.
@@ -285,6 +289,7 @@ fn read_u32_pairs(bytes: &[u8]) -> Result<Vec<(u32, u32)>, DecodeError> {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `query_short_channel_ids` (type 261): ask for the gossip of these channels.
     pub struct QueryShortChannelIds = 261 {
         /// The chain.
@@ -299,6 +304,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `reply_short_channel_ids_end` (type 262): the end of the answer to a query.
     pub struct ReplyShortChannelIdsEnd = 262 {
         /// The chain.
@@ -310,6 +316,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `query_channel_range` (type 263): ask for the channels in a block range.
     pub struct QueryChannelRange = 263 {
         /// The chain.
@@ -333,6 +340,7 @@ impl QueryChannelRange {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `reply_channel_range` (type 264): some of the channels in the range asked for.
     pub struct ReplyChannelRange = 264 {
         /// The chain.
@@ -355,6 +363,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `gossip_timestamp_filter` (type 265): which gossip the sender wants relayed.
     pub struct GossipTimestampFilter = 265 {
         /// The chain.

@@ -87,6 +87,7 @@ impl TlvValue for Flag {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_add_input` (type 66): add an input to the transaction being built.
     pub struct TxAddInput = 66 {
         /// The channel.
@@ -107,6 +108,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_add_output` (type 67): add an output.
     pub struct TxAddOutput = 67 {
         /// The channel.
@@ -122,6 +124,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_remove_input` (type 68): remove an input the sender added.
     pub struct TxRemoveInput = 68 {
         /// The channel.
@@ -133,6 +136,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_remove_output` (type 69): remove an output the sender added.
     pub struct TxRemoveOutput = 69 {
         /// The channel.
@@ -144,6 +148,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_complete` (type 70): the sender has nothing more to add.
     pub struct TxComplete = 70 {
         /// The channel.
@@ -153,6 +158,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_signatures` (type 71): the sender's witnesses for its inputs.
     pub struct TxSignatures = 71 {
         /// The channel.
@@ -169,6 +175,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_init_rbf` (type 72): replace the funding transaction at a higher fee.
     pub struct TxInitRbf = 72 {
         /// The channel.
@@ -187,6 +194,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_ack_rbf` (type 73): accept a `tx_init_rbf`.
     pub struct TxAckRbf = 73 {
         /// The channel.
@@ -201,6 +209,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `tx_abort` (type 74): abandon the transaction being built.
     pub struct TxAbort = 74 {
         /// The channel.
@@ -212,6 +221,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `open_channel2` (type 64): propose a dual-funded channel.
     pub struct OpenChannel2 = 64 {
         /// The chain.
@@ -264,6 +274,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `accept_channel2` (type 65): accept a dual-funded channel.
     pub struct AcceptChannel2 = 65 {
         /// The temporary id.
@@ -308,6 +319,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `splice_init` (type 80): propose a splice of a quiescent channel.
     pub struct SpliceInit = 80 {
         /// The channel.
@@ -328,6 +340,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `splice_ack` (type 81): accept a splice.
     pub struct SpliceAck = 81 {
         /// The channel.
@@ -344,6 +357,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `splice_locked` (type 77): the splice transaction is deep enough.
     pub struct SpliceLocked = 77 {
         /// The channel.
@@ -355,6 +369,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `start_batch` (type 127): the next `batch_size` messages (of
     /// `message_type`, `commitment_signed`) belong together.
     pub struct StartBatch = 127 {

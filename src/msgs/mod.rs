@@ -14,6 +14,7 @@ mod gossip;
 pub mod handlers;
 mod interactive;
 mod onion;
+mod samples;
 mod setup;
 
 pub use address::{NodeAddresses, SocketAddress};
@@ -89,6 +90,14 @@ macro_rules! messages {
                     $( Message::$variant(m) => m.size_hint(), )*
                     Message::Unknown { payload, .. } => payload.len(),
                 }
+            }
+        }
+
+        impl Message {
+            /// One random message of every known type, in a fixed order (for
+            /// property tests, fuzz seeds and benches).
+            pub fn sample_each(g: &mut crate::codec::sample::SampleRng) -> Vec<Message> {
+                vec![ $( Message::$variant(<$ty as crate::codec::sample::Sample>::sample(g)), )* ]
             }
         }
 

@@ -59,6 +59,7 @@ impl Writeable for OnionPacket {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `onion_message` (type 513): an onion-routed message (BOLT 4). The
     /// onion itself is interpreted by the `OnionMessenger`.
     pub struct OnionMessage = 513 {

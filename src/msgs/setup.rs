@@ -8,6 +8,7 @@ use crate::types::ChannelId;
 use bitcoin::blockdata::constants::ChainHash;
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `init` (type 16): the first message each side sends after the
     /// handshake, telling the features it supports and requires.
     ///
@@ -57,6 +58,7 @@ impl Init {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `error` (type 17): the sender failed a channel (or, with the all-zero
     /// channel id, every channel with us).
     pub struct ErrorMessage = 17 {
@@ -69,6 +71,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `warning` (type 1): something is wrong but the channel stays open.
     pub struct Warning = 1 {
         /// The channel concerned, or all-zero for the connection.
@@ -110,6 +113,7 @@ impl Warning {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `ping` (type 18): keep-alive; asks for a `pong` of `num_pong_bytes`.
     pub struct Ping = 18 {
         /// How many bytes the `pong` should carry (≥ 65532: no pong wanted).
@@ -121,6 +125,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `pong` (type 19): the answer to a `ping`.
     pub struct Pong = 19 {
         /// Padding of the length the ping asked for.
@@ -130,6 +135,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `peer_storage` (type 7): a blob the sender asks us to keep for it.
     pub struct PeerStorage = 7 {
         /// The blob (at most 65531 bytes).
@@ -139,6 +145,7 @@ crate::impl_writable_msg! {
 }
 
 crate::impl_writable_msg! {
+    @with_sample
     /// `peer_storage_retrieval` (type 9): returns the last blob a peer stored with us.
     pub struct PeerStorageRetrieval = 9 {
         /// The blob as it was stored.
