@@ -12,6 +12,7 @@
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 //! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
+//! - [`net`]: a std `TcpStream` + threads driver for the `PeerManager`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod codec;
 pub mod events;
 pub mod logger;
 pub mod msgs;
+pub mod net;
 pub mod peer;
 pub mod types;
 

@@ -145,12 +145,22 @@ impl CustomMessageHandler for IgnoringMessageHandler {
 #[derive(Debug, Default)]
 pub struct ErroringMessageHandler {
     pending: Mutex<Vec<MessageSendEvent>>,
+    chains: Option<Vec<ChainHash>>,
 }
 
 impl ErroringMessageHandler {
     /// A new handler with nothing queued.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A handler that still names the chains we are on, so `init` carries
+    /// `networks` and peers on other chains are refused.
+    pub fn for_chains(chains: Vec<ChainHash>) -> Self {
+        ErroringMessageHandler {
+            pending: Mutex::new(Vec::new()),
+            chains: Some(chains),
+        }
     }
 
     fn refuse(&self, node_id: PublicKey, channel_id: ChannelId) {
@@ -200,7 +210,7 @@ macro_rules! erroring {
                 NodeFeatures::empty()
             }
             fn get_chain_hashes(&self) -> Option<Vec<ChainHash>> {
-                None
+                self.chains.clone()
             }
         }
     };

@@ -7,6 +7,7 @@
 //! hands to [`SocketDescriptor::send_data`].
 
 use super::descriptor::{PeerHandleError, SocketDescriptor};
+use super::gossip::Relay;
 use super::keys::{PeerEntropy, PeerNodeKey};
 use super::noise::{NoiseSession, SessionEvent, StaticKeyEcdh, LENGTH_HEADER_LEN};
 use crate::codec::WithU16Len;
@@ -14,10 +15,10 @@ use crate::events::MessageSendEvent;
 use crate::logger::Logger;
 use crate::msgs::*;
 use crate::types::Point;
-use crate::{log_at, log_debug, log_info, log_trace, log_warn};
+use crate::{log_debug, log_info};
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The handlers a `PeerManager` routes messages to.
@@ -31,6 +32,13 @@ pub struct MessageHandler {
     pub onion_message_handler: Arc<dyn OnionMessageHandler>,
     /// Application-defined messages.
     pub custom_message_handler: Arc<dyn CustomMessageHandler>,
+}
+
+/// Watches connection-level events the handlers do not see: every message
+/// received, `init`, `ping` and `pong` included. For shells, metrics, tests.
+pub trait PeerObserver: Send + Sync {
+    /// A message of `type_id` (named `name` if known) arrived from `their_node_id`.
+    fn message_received(&self, their_node_id: PublicKey, type_id: u16, name: Option<&'static str>);
 }
 
 /// Limits a `PeerManager` applies to every connection.
@@ -75,61 +83,54 @@ pub struct PeerDetails {
 
 /// Where the initial gossip sync to a peer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InitialSync {
+pub(super) enum InitialSync {
     NotRequested,
     Channels(u64),
     Nodes(Option<Point>),
     Done,
 }
 
-struct Peer<D> {
-    descriptor: D,
-    session: NoiseSession,
-    inbound: bool,
-    remote_addr: Option<SocketAddress>,
-    their_node_id: Option<PublicKey>,
+pub(super) struct Peer<D> {
+    pub(super) descriptor: D,
+    pub(super) session: NoiseSession,
+    pub(super) inbound: bool,
+    pub(super) remote_addr: Option<SocketAddress>,
+    pub(super) their_node_id: Option<PublicKey>,
     /// Set once their `init` was accepted and the handlers told.
-    their_features: Option<InitFeatures>,
+    pub(super) their_features: Option<InitFeatures>,
     /// Whether we sent our `init` (right after the handshake).
-    sent_init: bool,
+    pub(super) sent_init: bool,
     /// Encrypted bytes not yet accepted by the socket: `outbuf[out_pos..]`.
-    outbuf: Vec<u8>,
-    out_pos: usize,
-    read_paused: bool,
+    pub(super) outbuf: Vec<u8>,
+    pub(super) out_pos: usize,
+    pub(super) read_paused: bool,
     /// The pong length we wait for, if a ping is outstanding.
-    awaiting_pong: Option<u16>,
-    ticks_awaiting_pong: u8,
-    received_since_tick: bool,
-    ticks_before_init: u8,
-    gossip_filter: Option<GossipTimestampFilter>,
-    sync: InitialSync,
+    pub(super) awaiting_pong: Option<u16>,
+    pub(super) ticks_awaiting_pong: u8,
+    pub(super) received_since_tick: bool,
+    pub(super) ticks_before_init: u8,
+    pub(super) gossip_filter: Option<GossipTimestampFilter>,
+    pub(super) sync: InitialSync,
 }
 
 impl<D> Peer<D> {
-    fn pending_out(&self) -> usize {
+    pub(super) fn pending_out(&self) -> usize {
         self.outbuf.len() - self.out_pos
     }
-    fn is_ready(&self) -> bool {
+    pub(super) fn is_ready(&self) -> bool {
         self.their_features.is_some()
     }
 }
 
-type PeerHolder<D> = Arc<Mutex<Peer<D>>>;
-
-/// A gossip message to relay, with the timestamp the peers' filters see.
-enum Relay {
-    ChannelAnnouncement(Box<(ChannelAnnouncement, Option<ChannelUpdate>)>),
-    ChannelUpdate(ChannelUpdate),
-    NodeAnnouncement(NodeAnnouncement),
-}
+pub(super) type PeerHolder<D> = Arc<Mutex<Peer<D>>>;
 
 /// What a finished `read_event` wants done outside the peer's lock.
 #[derive(Default)]
-struct ReadOutcome {
-    relay: Vec<(Relay, PublicKey)>,
+pub(super) struct ReadOutcome {
+    pub(super) relay: Vec<(Relay, PublicKey)>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked while we held a lock must not take the node
     // down with it: the state itself stays consistent between calls.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -137,7 +138,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Writes one plaintext message into the peer's outbound buffer and seals it
 /// there (no intermediate allocation).
-fn enqueue_with<D>(peer: &mut Peer<D>, write: impl FnOnce(&mut Vec<u8>)) -> bool {
+pub(super) fn enqueue_with<D>(peer: &mut Peer<D>, write: impl FnOnce(&mut Vec<u8>)) -> bool {
     let start = peer.outbuf.len();
     peer.outbuf.extend_from_slice(&[0u8; LENGTH_HEADER_LEN]);
     write(&mut peer.outbuf);
@@ -148,50 +149,33 @@ fn enqueue_with<D>(peer: &mut Peer<D>, write: impl FnOnce(&mut Vec<u8>)) -> bool
     true
 }
 
-fn enqueue<D>(peer: &mut Peer<D>, msg: &Message) -> bool {
+pub(super) fn enqueue<D>(peer: &mut Peer<D>, msg: &Message) -> bool {
     enqueue_with(peer, |buf| {
         msg.write(buf).expect("writing into a Vec<u8> never fails");
     })
 }
 
-fn enqueue_raw<D>(peer: &mut Peer<D>, type_id: u16, payload: &[u8]) -> bool {
+pub(super) fn enqueue_raw<D>(peer: &mut Peer<D>, type_id: u16, payload: &[u8]) -> bool {
     enqueue_with(peer, |buf| {
         buf.extend_from_slice(&type_id.to_be_bytes());
         buf.extend_from_slice(payload);
     })
 }
 
-/// Whether `peer` wants gossip with `timestamp` relayed.
-fn wants_gossip<D>(peer: &Peer<D>, timestamp: Option<u32>, our_queries: bool) -> bool {
-    match (&peer.gossip_filter, timestamp) {
-        (Some(f), Some(ts)) => f.accepts(ts),
-        (Some(_), None) => true,
-        // BOLT 7: "if the `gossip_queries` feature is negotiated: MUST NOT
-        // relay any gossip messages it did not generate itself, unless
-        // explicitly requested."
-        (None, _) => {
-            let theirs = peer
-                .their_features
-                .as_ref()
-                .is_some_and(|f| f.supports_gossip_queries());
-            !(theirs && our_queries)
-        }
-    }
-}
-
 /// Drives every peer connection; see the module docs.
 pub struct PeerManager<D: SocketDescriptor> {
-    handlers: MessageHandler,
-    node_key: Arc<dyn PeerNodeKey>,
-    entropy: Arc<dyn PeerEntropy>,
-    logger: Arc<dyn Logger>,
-    config: PeerManagerConfig,
-    secp: Secp256k1<All>,
-    our_node_id: PublicKey,
-    peers: Mutex<HashMap<D, PeerHolder<D>>>,
-    node_ids: Mutex<HashMap<PublicKey, D>>,
-    event_lock: Mutex<()>,
-    last_node_announcement: AtomicU32,
+    pub(super) handlers: MessageHandler,
+    pub(super) node_key: Arc<dyn PeerNodeKey>,
+    pub(super) entropy: Arc<dyn PeerEntropy>,
+    pub(super) logger: Arc<dyn Logger>,
+    pub(super) config: PeerManagerConfig,
+    pub(super) secp: Secp256k1<All>,
+    pub(super) our_node_id: PublicKey,
+    pub(super) peers: Mutex<HashMap<D, PeerHolder<D>>>,
+    pub(super) node_ids: Mutex<HashMap<PublicKey, D>>,
+    pub(super) event_lock: Mutex<()>,
+    pub(super) last_node_announcement: AtomicU32,
+    pub(super) observer: Option<Arc<dyn PeerObserver>>,
 }
 
 impl<D: SocketDescriptor> PeerManager<D> {
@@ -233,7 +217,14 @@ impl<D: SocketDescriptor> PeerManager<D> {
             node_ids: Mutex::new(HashMap::new()),
             event_lock: Mutex::new(()),
             last_node_announcement: AtomicU32::new(0),
+            observer: None,
         }
+    }
+
+    /// Adds an observer of every received message (before sharing the manager).
+    pub fn with_observer(mut self, observer: Arc<dyn PeerObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Our node id.
@@ -325,11 +316,11 @@ impl<D: SocketDescriptor> PeerManager<D> {
         Ok(())
     }
 
-    fn get_peer(&self, descriptor: &D) -> Option<PeerHolder<D>> {
+    pub(super) fn get_peer(&self, descriptor: &D) -> Option<PeerHolder<D>> {
         lock(&self.peers).get(descriptor).cloned()
     }
 
-    fn peer_by_node_id(&self, node_id: &PublicKey) -> Option<PeerHolder<D>> {
+    pub(super) fn peer_by_node_id(&self, node_id: &PublicKey) -> Option<PeerHolder<D>> {
         let d = lock(&self.node_ids).get(node_id).cloned()?;
         self.get_peer(&d)
     }
@@ -455,371 +446,9 @@ impl<D: SocketDescriptor> PeerManager<D> {
         Ok(())
     }
 
-    fn handle_frame(
-        &self,
-        peer: &mut Peer<D>,
-        range: core::ops::Range<usize>,
-        outcome: &mut ReadOutcome,
-    ) -> Result<(), PeerHandleError> {
-        let their_node_id = peer
-            .their_node_id
-            .ok_or(PeerHandleError::Protocol("bolt8-no-node-id"))?;
-        let frame = &peer.session.input()[range];
-        if frame.len() < 2 {
-            return Err(PeerHandleError::Decode(
-                crate::codec::DecodeError::ShortRead,
-            ));
-        }
-        let type_id = u16::from_be_bytes([frame[0], frame[1]]);
-        // Custom messages go to their handler straight from the decrypted
-        // buffer: no copy, no decode.
-        if peer.is_ready() && self.handlers.custom_message_handler.is_custom_type(type_id) {
-            log_trace!(
-                self.logger,
-                "received custom message {type_id} from {their_node_id}"
-            );
-            let r = self.handlers.custom_message_handler.handle_custom_message(
-                their_node_id,
-                type_id,
-                &frame[2..],
-            );
-            if let Err(e) = r {
-                self.handle_lightning_error(peer, their_node_id, e)?;
-            }
-            return Ok(());
-        }
-        let msg = match read_message(frame) {
-            Ok(m) => m,
-            // BOLT 1: "upon receiving a message of _even_, unknown type: MUST
-            // close the connection".
-            Err(crate::codec::DecodeError::UnknownRequiredMessage(t)) => {
-                log_debug!(
-                    self.logger,
-                    "bolt1-unknown-even-type: {t} from {their_node_id}"
-                );
-                return Err(PeerHandleError::Protocol("bolt1-unknown-even-type"));
-            }
-            Err(e) => {
-                log_debug!(
-                    self.logger,
-                    "undecodable message type {type_id} from {their_node_id}: {e}"
-                );
-                let warn = Warning::new(crate::types::ChannelId::ALL, "could not decode message");
-                if peer.is_ready() {
-                    enqueue(peer, &Message::Warning(warn));
-                }
-                return Err(PeerHandleError::Decode(e));
-            }
-        };
-        if !peer.is_ready() {
-            return self.handle_init(peer, their_node_id, msg);
-        }
-        self.handle_message(peer, their_node_id, msg, outcome)
-    }
-
-    fn handle_init(
-        &self,
-        peer: &mut Peer<D>,
-        their_node_id: PublicKey,
-        msg: Message,
-    ) -> Result<(), PeerHandleError> {
-        let init = match msg {
-            Message::Init(i) => i,
-            other => {
-                // BOLT 1: the peer MUST send `init` first; we "MUST wait to
-                // receive `init` before sending any other messages".
-                log_debug!(
-                    self.logger,
-                    "bolt1-init-first: {} before init from {their_node_id}",
-                    other.name()
-                );
-                return Err(PeerHandleError::Protocol("bolt1-init-first"));
-            }
-        };
-        let features = init.combined_features();
-        // BOLT 1: "upon receiving unknown _even_ feature bits that are
-        // non-zero: MUST close the connection."
-        if features.requires_unknown_bits() {
-            log_info!(
-                self.logger,
-                "bolt1-init-unknown-even-feature: {their_node_id} requires {:?}",
-                features.unknown_bits()
-            );
-            let err = ErrorMessage::new(
-                crate::types::ChannelId::ALL,
-                "unknown required feature bits",
-            );
-            enqueue(peer, &Message::Error(err));
-            return Err(PeerHandleError::Protocol("bolt1-init-unknown-even-feature"));
-        }
-        // BOLT 1: "if the feature vector does not set all known, transitive
-        // dependencies: MUST close the connection."
-        if let Some((f, dep)) = features.missing_dependency() {
-            log_info!(
-                self.logger,
-                "bolt1-init-feature-dependency: {their_node_id} sets {f} without {dep}"
-            );
-            let err = ErrorMessage::new(crate::types::ChannelId::ALL, "feature dependency missing");
-            enqueue(peer, &Message::Error(err));
-            return Err(PeerHandleError::Protocol("bolt1-init-feature-dependency"));
-        }
-        // BOLT 1: "upon receiving `networks` containing no common chains: MAY
-        // close the connection." We do: we could do nothing together.
-        if let (Some(ours), Some(theirs)) = (
-            self.handlers.chan_handler.get_chain_hashes(),
-            &init.networks,
-        ) {
-            if !ours.iter().any(|c| theirs.contains(c)) {
-                log_info!(
-                    self.logger,
-                    "bolt1-init-no-common-chain with {their_node_id}"
-                );
-                let err = ErrorMessage::new(crate::types::ChannelId::ALL, "no common chain");
-                enqueue(peer, &Message::Error(err));
-                return Err(PeerHandleError::Protocol("bolt1-init-no-common-chain"));
-            }
-        }
-        let inbound = peer.inbound;
-        let h = &self.handlers;
-        let refused = h
-            .chan_handler
-            .peer_connected(their_node_id, &init, inbound)
-            .is_err()
-            || h.route_handler
-                .peer_connected(their_node_id, &init, inbound)
-                .is_err()
-            || h.onion_message_handler
-                .peer_connected(their_node_id, &init, inbound)
-                .is_err()
-            || h.custom_message_handler
-                .peer_connected(their_node_id, &init, inbound)
-                .is_err();
-        if refused {
-            log_debug!(self.logger, "a handler refused {their_node_id}");
-            self.tell_disconnected(their_node_id);
-            return Err(PeerHandleError::HandlerRequested);
-        }
-        // BOLT 7: a peer that set `initial_routing_sync` without
-        // negotiating gossip_queries wants our whole graph now.
-        if features.supports_initial_routing_sync() && !features.supports_gossip_queries() {
-            peer.sync = InitialSync::Channels(0);
-        }
-        peer.their_features = Some(features);
-        log_info!(
-            self.logger,
-            "peer {their_node_id} connected ({})",
-            if inbound { "inbound" } else { "outbound" }
-        );
-        Ok(())
-    }
-
-    fn tell_disconnected(&self, node_id: PublicKey) {
-        let h = &self.handlers;
-        h.chan_handler.peer_disconnected(node_id);
-        h.route_handler.peer_disconnected(node_id);
-        h.onion_message_handler.peer_disconnected(node_id);
-        h.custom_message_handler.peer_disconnected(node_id);
-    }
-
-    fn handle_message(
-        &self,
-        peer: &mut Peer<D>,
-        id: PublicKey,
-        msg: Message,
-        outcome: &mut ReadOutcome,
-    ) -> Result<(), PeerHandleError> {
-        log_trace!(self.logger, "received {} from {id}", msg.name());
-        let ch = &*self.handlers.chan_handler;
-        let rh = &*self.handlers.route_handler;
-        match msg {
-            Message::Init(_) => {
-                // A second init is meaningless; ignore it as LDK and CLN do.
-                log_debug!(self.logger, "duplicate init from {id} ignored");
-            }
-            Message::Error(e) => {
-                log_info!(
-                    self.logger,
-                    "error from {id} for channel {}: {}",
-                    e.channel_id,
-                    e.text()
-                );
-                ch.handle_error(id, &e);
-                // BOLT 1: an error for all channels (all-zero id) fails every
-                // channel with the peer; nothing remains to talk about.
-                if e.channel_id.is_all() {
-                    return Err(PeerHandleError::Protocol("bolt1-error-all-channels"));
-                }
-            }
-            Message::Warning(w) => {
-                log_warn!(
-                    self.logger,
-                    "warning from {id} for channel {}: {}",
-                    w.channel_id,
-                    w.text()
-                );
-            }
-            Message::Ping(p) => {
-                // BOLT 1: "if `num_pong_bytes` is less than 65532: MUST respond
-                // by sending a `pong` message, with `byteslen` equal to
-                // `num_pong_bytes`. otherwise: MUST ignore the `ping`."
-                if p.num_pong_bytes < 65532 {
-                    let n = p.num_pong_bytes as usize;
-                    enqueue_with(peer, |buf| {
-                        buf.extend_from_slice(&19u16.to_be_bytes());
-                        buf.extend_from_slice(&(n as u16).to_be_bytes());
-                        buf.resize(buf.len() + n, 0);
-                    });
-                }
-            }
-            Message::Pong(p) => match peer.awaiting_pong {
-                Some(n) if p.ignored.0.len() == n as usize => {
-                    peer.awaiting_pong = None;
-                    peer.ticks_awaiting_pong = 0;
-                }
-                // BOLT 1: "if `byteslen` does not correspond to any `ping`'s
-                // `num_pong_bytes` value it has sent: MAY fail the channels."
-                Some(_) => return Err(PeerHandleError::Protocol("bolt1-pong-length")),
-                None => log_debug!(self.logger, "unsolicited pong from {id} ignored"),
-            },
-            Message::PeerStorage(m) => ch.handle_peer_storage(id, &m),
-            Message::PeerStorageRetrieval(m) => ch.handle_peer_storage_retrieval(id, &m),
-            Message::OpenChannel(m) => ch.handle_open_channel(id, &m),
-            Message::AcceptChannel(m) => ch.handle_accept_channel(id, &m),
-            Message::FundingCreated(m) => ch.handle_funding_created(id, &m),
-            Message::FundingSigned(m) => ch.handle_funding_signed(id, &m),
-            Message::ChannelReady(m) => ch.handle_channel_ready(id, &m),
-            Message::Stfu(m) => ch.handle_stfu(id, &m),
-            Message::Shutdown(m) => ch.handle_shutdown(id, &m),
-            Message::ClosingSigned(m) => ch.handle_closing_signed(id, &m),
-            Message::ClosingComplete(m) => ch.handle_closing_complete(id, &m),
-            Message::ClosingSig(m) => ch.handle_closing_sig(id, &m),
-            Message::UpdateAddHtlc(m) => ch.handle_update_add_htlc(id, &m),
-            Message::UpdateFulfillHtlc(m) => ch.handle_update_fulfill_htlc(id, &m),
-            Message::UpdateFailHtlc(m) => ch.handle_update_fail_htlc(id, &m),
-            Message::UpdateFailMalformedHtlc(m) => ch.handle_update_fail_malformed_htlc(id, &m),
-            Message::CommitmentSigned(m) => ch.handle_commitment_signed(id, &m),
-            Message::RevokeAndAck(m) => ch.handle_revoke_and_ack(id, &m),
-            Message::UpdateFee(m) => ch.handle_update_fee(id, &m),
-            Message::ChannelReestablish(m) => ch.handle_channel_reestablish(id, &m),
-            Message::TxAddInput(m) => ch.handle_tx_add_input(id, &m),
-            Message::TxAddOutput(m) => ch.handle_tx_add_output(id, &m),
-            Message::TxRemoveInput(m) => ch.handle_tx_remove_input(id, &m),
-            Message::TxRemoveOutput(m) => ch.handle_tx_remove_output(id, &m),
-            Message::TxComplete(m) => ch.handle_tx_complete(id, &m),
-            Message::TxSignatures(m) => ch.handle_tx_signatures(id, &m),
-            Message::TxInitRbf(m) => ch.handle_tx_init_rbf(id, &m),
-            Message::TxAckRbf(m) => ch.handle_tx_ack_rbf(id, &m),
-            Message::TxAbort(m) => ch.handle_tx_abort(id, &m),
-            Message::OpenChannel2(m) => ch.handle_open_channel_v2(id, &m),
-            Message::AcceptChannel2(m) => ch.handle_accept_channel_v2(id, &m),
-            Message::SpliceInit(m) => ch.handle_splice_init(id, &m),
-            Message::SpliceAck(m) => ch.handle_splice_ack(id, &m),
-            Message::SpliceLocked(m) => ch.handle_splice_locked(id, &m),
-            Message::StartBatch(m) => ch.handle_start_batch(id, &m),
-            Message::AnnouncementSignatures(m) => ch.handle_announcement_signatures(id, &m),
-            Message::ChannelAnnouncement(m) => match rh.handle_channel_announcement(Some(id), &m) {
-                Ok(true) => outcome
-                    .relay
-                    .push((Relay::ChannelAnnouncement(Box::new((m, None))), id)),
-                Ok(false) => {}
-                Err(e) => self.handle_lightning_error(peer, id, e)?,
-            },
-            Message::NodeAnnouncement(m) => match rh.handle_node_announcement(Some(id), &m) {
-                Ok(true) => outcome.relay.push((Relay::NodeAnnouncement(m), id)),
-                Ok(false) => {}
-                Err(e) => self.handle_lightning_error(peer, id, e)?,
-            },
-            Message::ChannelUpdate(m) => match rh.handle_channel_update(Some(id), &m) {
-                Ok(true) => outcome.relay.push((Relay::ChannelUpdate(m), id)),
-                Ok(false) => {}
-                Err(e) => self.handle_lightning_error(peer, id, e)?,
-            },
-            Message::QueryShortChannelIds(m) => {
-                if let Err(e) = rh.handle_query_short_channel_ids(id, m) {
-                    self.handle_lightning_error(peer, id, e)?;
-                }
-            }
-            Message::ReplyShortChannelIdsEnd(m) => {
-                if let Err(e) = rh.handle_reply_short_channel_ids_end(id, m) {
-                    self.handle_lightning_error(peer, id, e)?;
-                }
-            }
-            Message::QueryChannelRange(m) => {
-                if let Err(e) = rh.handle_query_channel_range(id, m) {
-                    self.handle_lightning_error(peer, id, e)?;
-                }
-            }
-            Message::ReplyChannelRange(m) => {
-                if let Err(e) = rh.handle_reply_channel_range(id, m) {
-                    self.handle_lightning_error(peer, id, e)?;
-                }
-            }
-            Message::GossipTimestampFilter(f) => {
-                // BOLT 7: on `gossip_timestamp_filter` a node "SHOULD send all
-                // gossip messages whose timestamp is greater or equal to
-                // `first_timestamp`, and less than `first_timestamp` plus
-                // `timestamp_range`", and relay future gossip through it.
-                if peer.sync == InitialSync::NotRequested && f.timestamp_range > 0 {
-                    peer.sync = InitialSync::Channels(0);
-                }
-                peer.gossip_filter = Some(f);
-            }
-            Message::OnionMessage(m) => self
-                .handlers
-                .onion_message_handler
-                .handle_onion_message(id, &m),
-            // BOLT 1: "upon receiving a message of _odd_, unknown type: MUST
-            // ignore the received message."
-            Message::Unknown { type_id, .. } => {
-                log_trace!(
-                    self.logger,
-                    "ignoring unknown odd message {type_id} from {id}"
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies a handler's [`LightningError`] to the peer it came from.
-    fn handle_lightning_error(
-        &self,
-        peer: &mut Peer<D>,
-        id: PublicKey,
-        e: LightningError,
-    ) -> Result<(), PeerHandleError> {
-        match e.action {
-            ErrorAction::DisconnectPeer { msg } => {
-                log_debug!(self.logger, "disconnecting {id}: {}", e.err);
-                if let Some(m) = msg {
-                    enqueue(peer, &Message::Error(m));
-                }
-                Err(PeerHandleError::HandlerRequested)
-            }
-            ErrorAction::DisconnectPeerWithWarning { msg } => {
-                log_debug!(self.logger, "disconnecting {id} with a warning: {}", e.err);
-                enqueue(peer, &Message::Warning(msg));
-                Err(PeerHandleError::HandlerRequested)
-            }
-            ErrorAction::SendErrorMessage { msg } => {
-                enqueue(peer, &Message::Error(msg));
-                Ok(())
-            }
-            ErrorAction::SendWarningMessage { msg, log_level } => {
-                log_at!(self.logger, log_level, "sending warning to {id}: {}", e.err);
-                enqueue(peer, &Message::Warning(msg));
-                Ok(())
-            }
-            ErrorAction::IgnoreAndLog(level) => {
-                log_at!(self.logger, level, "{} (from {id})", e.err);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Hands queued bytes to the socket; asks it to resume reading once
     /// the backlog is small again.
-    fn flush(&self, peer: &mut Peer<D>) {
+    pub(super) fn flush(&self, peer: &mut Peer<D>) {
         let resume = peer.pending_out() < self.config.pause_read_bytes;
         while peer.out_pos < peer.outbuf.len() {
             let n = peer
@@ -870,7 +499,7 @@ impl<D: SocketDescriptor> PeerManager<D> {
     }
 
     /// Drops the peer's state and tells the handlers if it had finished init.
-    fn forget_peer(&self, descriptor: &D) -> Option<PeerHolder<D>> {
+    pub(super) fn forget_peer(&self, descriptor: &D) -> Option<PeerHolder<D>> {
         let holder = lock(&self.peers).remove(descriptor)?;
         let (node_id, ready) = {
             let p = lock(&holder);
@@ -890,7 +519,7 @@ impl<D: SocketDescriptor> PeerManager<D> {
     }
 
     /// Forgets the peer and asks the driver to close its socket.
-    fn disconnect_descriptor(&self, descriptor: &D) {
+    pub(super) fn disconnect_descriptor(&self, descriptor: &D) {
         if let Some(holder) = self.forget_peer(descriptor) {
             let mut d = {
                 let mut p = lock(&holder);
@@ -1093,101 +722,6 @@ impl<D: SocketDescriptor> PeerManager<D> {
         }
     }
 
-    /// Queues the next part of the initial gossip sync while the peer has room.
-    fn continue_initial_sync(&self, p: &mut Peer<D>) {
-        let rh = &*self.handlers.route_handler;
-        while p.pending_out() < self.config.drop_gossip_bytes {
-            match p.sync {
-                InitialSync::Channels(start) => match rh.get_next_channel_announcement(start) {
-                    Some((ann, u1, u2)) => {
-                        let stamps = [
-                            u1.as_ref().map(|u| u.timestamp),
-                            u2.as_ref().map(|u| u.timestamp),
-                        ];
-                        let any = stamps
-                            .iter()
-                            .flatten()
-                            .any(|&t| wants_gossip(p, Some(t), false));
-                        if any || p.gossip_filter.is_none() {
-                            enqueue(p, &Message::ChannelAnnouncement(ann.clone()));
-                            for u in [u1, u2].into_iter().flatten() {
-                                if wants_gossip(p, Some(u.timestamp), false)
-                                    || p.gossip_filter.is_none()
-                                {
-                                    enqueue(p, &Message::ChannelUpdate(u));
-                                }
-                            }
-                        }
-                        p.sync = InitialSync::Channels(ann.short_channel_id.0.saturating_add(1));
-                    }
-                    None => p.sync = InitialSync::Nodes(None),
-                },
-                InitialSync::Nodes(start) => match rh.get_next_node_announcement(start.as_ref()) {
-                    Some(n) => {
-                        if wants_gossip(p, Some(n.timestamp), false) || p.gossip_filter.is_none() {
-                            enqueue(p, &Message::NodeAnnouncement(n.clone()));
-                        }
-                        p.sync = InitialSync::Nodes(Some(n.node_id));
-                    }
-                    None => p.sync = InitialSync::Done,
-                },
-                InitialSync::NotRequested | InitialSync::Done => break,
-            }
-        }
-    }
-
-    fn our_gossip_queries(&self) -> bool {
-        self.handlers
-            .route_handler
-            .provided_init_features(self.our_node_id)
-            .supports_gossip_queries()
-    }
-
-    /// Sends gossip to every ready peer except `from`, honouring their
-    /// `gossip_timestamp_filter` and skipping peers with a backlog.
-    fn relay_gossip(&self, relay: &Relay, from: Option<&PublicKey>) {
-        let ours = self.our_gossip_queries();
-        let own = from.is_none();
-        let all: Vec<PeerHolder<D>> = lock(&self.peers).values().cloned().collect();
-        for h in all {
-            let mut guard = lock(&h);
-            let p = &mut *guard;
-            if !p.is_ready() || p.their_node_id.as_ref() == from {
-                continue;
-            }
-            // A slow peer loses gossip first (its channel messages never).
-            if p.pending_out() >= self.config.drop_gossip_bytes {
-                continue;
-            }
-            let sent = match relay {
-                Relay::ChannelAnnouncement(b) => {
-                    let (a, u) = &**b;
-                    let ts = u.as_ref().map(|u| u.timestamp);
-                    if own || wants_gossip(p, ts, ours) {
-                        enqueue(p, &Message::ChannelAnnouncement(a.clone()));
-                        if let Some(u) = u {
-                            enqueue(p, &Message::ChannelUpdate(u.clone()));
-                        }
-                        true
-                    } else {
-                        false
-                    }
-                }
-                Relay::ChannelUpdate(u) => {
-                    (own || wants_gossip(p, Some(u.timestamp), ours))
-                        && enqueue(p, &Message::ChannelUpdate(u.clone()))
-                }
-                Relay::NodeAnnouncement(n) => {
-                    (own || wants_gossip(p, Some(n.timestamp), ours))
-                        && enqueue(p, &Message::NodeAnnouncement(n.clone()))
-                }
-            };
-            if sent {
-                self.flush(p);
-            }
-        }
-    }
-
     /// Pings every ready peer, disconnects those that did not answer the
     /// previous ping, and drops connections stuck before `init`. Call it
     /// about every 10 seconds.
@@ -1245,72 +779,6 @@ impl<D: SocketDescriptor> PeerManager<D> {
             self.disconnect_descriptor(&d);
         }
         self.handlers.onion_message_handler.timer_tick_occurred();
-    }
-
-    /// Signs and broadcasts our `node_announcement` with the given colour,
-    /// alias and addresses, and the union of the handlers' node features.
-    /// BOLT 7 wants it sent only once we have a public channel: the routing
-    /// handler decides whether to keep it; peers receive it regardless.
-    pub fn broadcast_node_announcement(
-        &self,
-        rgb: [u8; 3],
-        alias: [u8; 32],
-        mut addresses: Vec<SocketAddress>,
-    ) {
-        // BOLT 7: "MUST NOT include more than one `address descriptor` of the same type"
-        // is for DNS only; we keep the order but cap the count to fit.
-        addresses.truncate(100);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(0);
-        // BOLT 7: a newer announcement needs a greater timestamp.
-        let mut prev = self.last_node_announcement.load(Ordering::Acquire);
-        let timestamp = loop {
-            let ts = now.max(prev.saturating_add(1));
-            match self.last_node_announcement.compare_exchange(
-                prev,
-                ts,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break ts,
-                Err(p) => prev = p,
-            }
-        };
-        let h = &self.handlers;
-        let features = h
-            .chan_handler
-            .provided_node_features()
-            .or(&h.route_handler.provided_node_features())
-            .or(&h.onion_message_handler.provided_node_features())
-            .or(&h.custom_message_handler.provided_node_features());
-        let placeholder = match self.node_key.sign_gossip_hash(&[1u8; 32]) {
-            Ok(s) => s,
-            Err(()) => {
-                log_warn!(self.logger, "node key refused to sign; not announcing");
-                return;
-            }
-        };
-        let mut msg = NodeAnnouncement {
-            signature: placeholder,
-            features,
-            timestamp,
-            node_id: Point::from(self.our_node_id),
-            rgb_color: rgb,
-            alias,
-            addresses: NodeAddresses(addresses),
-            excess_data: Vec::new(),
-        };
-        match self.node_key.sign_gossip_hash(&msg.signed_hash()) {
-            Ok(sig) => msg.signature = sig,
-            Err(()) => {
-                log_warn!(self.logger, "node key refused to sign; not announcing");
-                return;
-            }
-        }
-        let _ = h.route_handler.handle_node_announcement(None, &msg);
-        self.relay_gossip(&Relay::NodeAnnouncement(msg), None);
     }
 }
 

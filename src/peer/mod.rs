@@ -7,7 +7,9 @@
 //! [`PeerManager::timer_tick_occurred`].
 
 mod descriptor;
+mod dispatch;
 pub mod fuzz;
+mod gossip;
 mod handlers;
 mod keys;
 mod manager;
@@ -17,4 +19,4 @@ pub mod pipe;
 pub use descriptor::{PeerHandleError, SocketDescriptor};
 pub use handlers::{ErroringMessageHandler, IgnoringMessageHandler};
 pub use keys::{InMemoryNodeKey, OsEntropy, PeerEntropy, PeerNodeKey};
-pub use manager::{MessageHandler, PeerDetails, PeerManager, PeerManagerConfig};
+pub use manager::{MessageHandler, PeerDetails, PeerManager, PeerManagerConfig, PeerObserver};

@@ -16,6 +16,8 @@ use lnkit::types::Point;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub type GraphEntry = (ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>);
+
 /// Which handler saw what: `"chan:update_add_htlc"`, `"route:channel_update"`, …
 #[derive(Default)]
 pub struct Recorder {
@@ -29,13 +31,7 @@ pub struct Recorder {
     pub chains: Mutex<Option<Vec<ChainHash>>>,
     pub relay_gossip: std::sync::atomic::AtomicBool,
     pub custom_count: AtomicU64,
-    pub graph: Mutex<
-        Vec<(
-            ChannelAnnouncement,
-            Option<ChannelUpdate>,
-            Option<ChannelUpdate>,
-        )>,
-    >,
+    pub graph: Mutex<Vec<GraphEntry>>,
     pub nodes: Mutex<Vec<NodeAnnouncement>>,
     pub refuse_peers: std::sync::atomic::AtomicBool,
 }
