@@ -16,7 +16,11 @@ use lnkit::types::Point;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub type GraphEntry = (ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>);
+pub type GraphEntry = (
+    ChannelAnnouncement,
+    Option<ChannelUpdate>,
+    Option<ChannelUpdate>,
+);
 
 /// Which handler saw what: `"chan:update_add_htlc"`, `"route:channel_update"`, …
 #[derive(Default)]
