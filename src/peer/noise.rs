@@ -72,6 +72,8 @@ pub enum NoiseError {
     MessageTooLong(usize),
     /// Our static key could not do ECDH (the key source failed).
     KeyFailure,
+    /// A message was to be sealed before the handshake finished.
+    HandshakeIncomplete,
 }
 
 impl NoiseError {
@@ -87,6 +89,7 @@ impl NoiseError {
             NoiseError::BadMessageMac => "bolt8-message-mac",
             NoiseError::MessageTooLong(_) => "bolt8-max-message-size",
             NoiseError::KeyFailure => "bolt8-static-key",
+            NoiseError::HandshakeIncomplete => "bolt8-handshake-incomplete",
         }
     }
 }
@@ -107,6 +110,7 @@ impl fmt::Display for NoiseError {
             NoiseError::BadMessageMac => f.write_str("message body failed its mac"),
             NoiseError::MessageTooLong(l) => write!(f, "message of {l} bytes exceeds 65535"),
             NoiseError::KeyFailure => f.write_str("our static key could not perform ecdh"),
+            NoiseError::HandshakeIncomplete => f.write_str("the handshake is not finished"),
         }
     }
 }
@@ -738,7 +742,7 @@ impl NoiseSession {
     pub fn seal_in_place(&mut self, buf: &mut Vec<u8>, start: usize) -> Result<(), NoiseError> {
         match &mut self.state {
             SessionState::Established { transport, .. } => transport.seal_in_place(buf, start),
-            _ => Err(NoiseError::KeyFailure),
+            _ => Err(NoiseError::HandshakeIncomplete),
         }
     }
 
