@@ -17,6 +17,7 @@
 
 pub mod codec;
 pub mod events;
+pub mod fuzz;
 pub mod logger;
 pub mod msgs;
 pub mod types;
