@@ -12,6 +12,20 @@
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 
+//!
+//! ## Decoding and encoding wire messages
+//!
+//! ```
+//! use lnkit::msgs::{read_message, Message, Ping};
+//!
+//! // A decrypted BOLT 8 frame: 2-byte type, then the payload.
+//! let frame = [0x00, 0x12, 0x00, 0x04, 0x00, 0x00];
+//! let msg = read_message(&frame).expect("a valid ping");
+//! let Message::Ping(Ping { num_pong_bytes, .. }) = &msg else { unreachable!() };
+//! assert_eq!(*num_pong_bytes, 4);
+//! assert_eq!(msg.encode(), frame);
+//! ```
+
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -23,3 +37,8 @@ pub mod msgs;
 pub mod types;
 
 pub use bitcoin;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
