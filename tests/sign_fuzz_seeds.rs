@@ -19,7 +19,10 @@ const TARGETS: &[(&str, Target)] = &[
 ];
 
 fn seed_dir(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("seeds").join(target)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join("seeds")
+        .join(target)
 }
 
 #[test]
@@ -50,16 +53,31 @@ fn regenerate_sign_seeds() {
     let fresh = k.derive_in_memory_signer(k.generate_channel_keys_id(false, 1));
     write("in_memory_signer", "fresh", fresh.encode());
     let _ = fresh.per_commitment_point(CommitmentNumber::ZERO);
-    write("in_memory_signer", "other", k.derive_in_memory_signer(k.generate_channel_keys_id(true, 2)).encode());
+    write(
+        "in_memory_signer",
+        "other",
+        k.derive_in_memory_signer(k.generate_channel_keys_id(true, 2))
+            .encode(),
+    );
 
     let seed = [0x44; 32];
     for count in [1u64, 5, 64, 300] {
         let mut store = CounterpartyCommitmentSecrets::new();
         let top = (1u64 << 48) - 1;
         for i in 0..count {
-            store.insert_secret(build_commitment_secret(&seed, top - i), top - i).unwrap();
+            store
+                .insert_secret(build_commitment_secret(&seed, top - i), top - i)
+                .unwrap();
         }
-        write("counterparty_commitment_secrets", &format!("after-{count}"), store.encode());
+        write(
+            "counterparty_commitment_secrets",
+            &format!("after-{count}"),
+            store.encode(),
+        );
     }
-    write("counterparty_commitment_secrets", "empty", CounterpartyCommitmentSecrets::new().encode());
+    write(
+        "counterparty_commitment_secrets",
+        "empty",
+        CounterpartyCommitmentSecrets::new().encode(),
+    );
 }

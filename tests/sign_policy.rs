@@ -396,3 +396,42 @@ fn anchor_closing_and_announcement_signatures_verify() {
             .unwrap();
     verify(hash, &sig, &p.a.pubkeys().funding_pubkey);
 }
+
+#[test]
+fn holder_htlc_input_signature_matches_plain_htlc_signature() {
+    let p = new_pair();
+    let c0 = holder_commitment(&p, n(0));
+    let plain = p.a.sign_holder_htlc_transactions(&p.a_params, &c0).unwrap();
+    for (i, sig) in plain.iter().enumerate() {
+        let tx = c0.htlc_transaction(i).unwrap();
+        assert_eq!(
+            &p.a.sign_holder_htlc_input(&p.a_params, &c0, i, &tx, 0)
+                .unwrap(),
+            sig
+        );
+        // With a fee input added (anchors), the signature covers the new tx.
+        let mut bumped = tx.clone();
+        bumped.input.push(TxIn {
+            previous_output: OutPoint {
+                txid: bitcoin::Txid::from_byte_array([9; 32]),
+                vout: 3,
+            },
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::ZERO,
+            witness: Witness::new(),
+        });
+        let sig2 =
+            p.a.sign_holder_htlc_input(&p.a_params, &c0, i, &bumped, 0)
+                .unwrap();
+        let h = &c0.htlcs()[i];
+        let sighash = SighashCache::new(&bumped)
+            .p2wsh_signature_hash(0, &h.witness_script, h.value(), EcdsaSighashType::All)
+            .unwrap();
+        verify(
+            sighash.to_byte_array(),
+            &sig2,
+            &c0.keys().broadcaster_htlc_key,
+        );
+        assert_ne!(&sig2, sig);
+    }
+}

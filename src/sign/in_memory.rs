@@ -267,6 +267,30 @@ impl ChannelSigner for InMemorySigner {
             .collect())
     }
 
+    fn sign_holder_htlc_input(
+        &self,
+        params: &ChannelTransactionParameters,
+        commitment: &HolderCommitmentTransaction,
+        htlc_index: usize,
+        tx: &Transaction,
+        input: usize,
+    ) -> Result<ecdsa::Signature, SignError> {
+        self.check_params(params)?;
+        self.check_not_revoked(commitment.number())?;
+        let htlc = commitment
+            .htlcs()
+            .get(htlc_index)
+            .ok_or(SignError::Derivation)?;
+        let key = derive_private_key(
+            &self.htlc_base_key,
+            &commitment.keys().per_commitment_point,
+            &self.pubkeys.htlc_basepoint,
+        )
+        .map_err(|_| SignError::Derivation)?;
+        let sighash = sighash_p2wsh(tx, input, &htlc.witness_script, htlc.value())?;
+        Ok(ops::sign(&sighash, &key))
+    }
+
     fn sign_justice_revoked_output(
         &self,
         params: &ChannelTransactionParameters,

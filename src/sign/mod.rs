@@ -272,9 +272,27 @@ pub trait ChannelSigner: Send + Sync {
         tx: &HolderCommitmentTransaction,
     ) -> Result<Vec<ecdsa::Signature>, SignError>;
 
+    /// Signs input `input` of `tx` spending HTLC output `htlc_index` of
+    /// holder commitment `commitment`, with `SIGHASH_ALL`. With anchors the
+    /// zero-fee HTLC transaction is broadcast with extra fee inputs and
+    /// outputs added (the peer's `SIGHASH_SINGLE|ANYONECANPAY` signature
+    /// allows it), so our signature must cover that final transaction.
+    /// Refuses a revoked commitment.
+    fn sign_holder_htlc_input(
+        &self,
+        params: &ChannelTransactionParameters,
+        commitment: &HolderCommitmentTransaction,
+        htlc_index: usize,
+        tx: &Transaction,
+        input: usize,
+    ) -> Result<ecdsa::Signature, SignError>;
+
     /// Signs input `input` of `justice_tx`, which spends the `to_local`
     /// output of a revoked counterparty commitment worth `amount`, with the
     /// revocation key built from the released `per_commitment_secret`.
+    /// The outputs of the peer's HTLC-timeout/success transactions of that
+    /// commitment have the same script, so this signs their justice inputs
+    /// too (with their own `amount`).
     fn sign_justice_revoked_output(
         &self,
         params: &ChannelTransactionParameters,
