@@ -406,3 +406,44 @@ fn in_memory_signer_round_trips_through_codec() {
     );
     let _ = Amount::ZERO;
 }
+
+#[test]
+fn hostile_limits_do_not_panic() {
+    // The peer chooses its dust limit (u64) and the fee rate (u32).
+    for format in [CommitmentFormat::StaticRemoteKey, CommitmentFormat::Anchors] {
+        let mut p = pair(format, CHANNEL_SAT, u64::MAX, u64::MAX);
+        p.a_params.holder_dust_limit = Amount::MAX;
+        let pcp = p.a.per_commitment_point(CommitmentNumber::ZERO).unwrap();
+        let htlc = Htlc {
+            direction: HtlcDirection::HolderOffered,
+            amount: MilliSatoshi(1_000_000),
+            cltv_expiry: 1,
+            payment_hash: PaymentHash([0; 32]),
+        };
+        let tx = p
+            .a_params
+            .build_holder_commitment(
+                CommitmentNumber::ZERO,
+                &pcp,
+                MilliSatoshi(CHANNEL_SAT * 1000 - 1_000_000),
+                MilliSatoshi(0),
+                FeeRatePerKw(u32::MAX),
+                &[htlc],
+            )
+            .unwrap();
+        assert!(tx.transaction().output.is_empty());
+        assert_eq!(tx.fee(), Amount::from_sat(CHANNEL_SAT));
+        // A mismatched balance is a typed error.
+        assert!(p
+            .a_params
+            .build_holder_commitment(
+                CommitmentNumber::ZERO,
+                &pcp,
+                MilliSatoshi(u64::MAX),
+                MilliSatoshi(u64::MAX),
+                FeeRatePerKw(1),
+                &[htlc]
+            )
+            .is_err());
+    }
+}

@@ -54,7 +54,7 @@ pub const ANCHOR_OUTPUT_VALUE: Amount = Amount::from_sat(330);
 /// `untrimmed_htlcs` HTLC outputs (724 or, with anchors, 1124, plus 172 each).
 pub const fn commitment_tx_weight(format: CommitmentFormat, untrimmed_htlcs: usize) -> u64 {
     let base = if format.has_anchors() { 1124 } else { 724 };
-    base + 172 * untrimmed_htlcs as u64
+    base + 172u64.saturating_mul(untrimmed_htlcs as u64)
 }
 
 /// BOLT 3 Fee Calculation: HTLC-timeout weight (663), used for the fee only

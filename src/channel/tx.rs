@@ -358,7 +358,7 @@ pub fn commitment_fee(
 
 /// Whether an HTLC is trimmed from a commitment with this dust limit
 /// (BOLT 3 Trimmed Outputs: "if the HTLC amount minus the HTLC-timeout
-/// [success] fee would be less than `dust_limit_satoshis`").
+/// (or HTLC-success) fee would be less than `dust_limit_satoshis`").
 pub fn is_trimmed(
     format: CommitmentFormat,
     feerate: FeeRatePerKw,
@@ -367,7 +367,8 @@ pub fn is_trimmed(
     offered: bool,
 ) -> bool {
     let fee = htlc_tx_fee(format, feerate, offered);
-    amount.to_sat_floor() < dust_limit + fee
+    // Checked: the dust limit comes from the peer's open/accept message.
+    amount.to_sat_floor() < dust_limit.checked_add(fee).unwrap_or(Amount::MAX)
 }
 
 /// A built, unsigned commitment transaction with what is needed to sign
@@ -450,7 +451,7 @@ fn build_commitment(
     };
     let mut to_broadcaster = to_broadcaster_msat.to_sat_floor();
     let mut to_countersignatory = to_countersignatory_msat.to_sat_floor();
-    let charge = base_fee + anchors_value;
+    let charge = base_fee.checked_add(anchors_value).unwrap_or(Amount::MAX);
     if d.broadcaster_is_funder {
         to_broadcaster = to_broadcaster.checked_sub(charge).unwrap_or(Amount::ZERO);
     } else {

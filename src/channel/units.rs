@@ -98,7 +98,7 @@ impl FeeRatePerKw {
     /// Calculation: "multiply `feerate_per_kw` by `weight`, divide by 1000
     /// (rounding down)").
     pub const fn fee_for_weight(self, weight: u64) -> Amount {
-        Amount::from_sat(self.0 as u64 * weight / 1000)
+        Amount::from_sat((self.0 as u64).saturating_mul(weight) / 1000)
     }
 }
 impl fmt::Display for FeeRatePerKw {
