@@ -447,3 +447,44 @@ fn hostile_limits_do_not_panic() {
             .is_err());
     }
 }
+
+#[test]
+fn commitment_keys_are_bound_to_their_channel() {
+    use lnkit::channel::tx::TxBuildError;
+    let p = pair(CommitmentFormat::StaticRemoteKey, CHANNEL_SAT, 354, 354);
+    let pcp = p.a.per_commitment_point(CommitmentNumber::ZERO).unwrap();
+    let keys = p.a_params.holder_commitment_keys(&pcp).unwrap();
+    let bal = (
+        MilliSatoshi(CHANNEL_SAT * 600),
+        MilliSatoshi(CHANNEL_SAT * 400),
+    );
+    let n = CommitmentNumber::ZERO;
+    let f = FeeRatePerKw(253);
+    let with = p
+        .a_params
+        .build_holder_commitment_with_keys(n, &keys, bal.0, bal.1, f, &[])
+        .unwrap();
+    let plain = p
+        .a_params
+        .build_holder_commitment(n, &pcp, bal.0, bal.1, f, &[])
+        .unwrap();
+    assert_eq!(with, plain);
+    // Reusing derived keys costs no curve operation.
+    CurveOpStats::reset();
+    p.a_params
+        .build_holder_commitment_with_keys(n, &keys, bal.0, bal.1, f, &[])
+        .unwrap();
+    assert_eq!(CurveOpStats::snapshot().total(), 0);
+    // Keys of the same point for B's view of this channel (B broadcasting) are refused.
+    let other = p.b_params.holder_commitment_keys(&pcp).unwrap();
+    assert_eq!(
+        p.a_params
+            .build_holder_commitment_with_keys(n, &other, bal.0, bal.1, f, &[]),
+        Err(TxBuildError::KeysMismatch)
+    );
+    // The peer's keys for its commitment, as B's holder keys, match A's counterparty keys.
+    assert_eq!(
+        *p.a_params.counterparty_commitment_keys(&pcp).unwrap(),
+        *other
+    );
+}

@@ -435,3 +435,21 @@ fn holder_htlc_input_signature_matches_plain_htlc_signature() {
         assert_ne!(&sig2, sig);
     }
 }
+
+#[test]
+fn per_commitment_points_are_cached() {
+    use lnkit::sign::CurveOpStats;
+    let p = new_pair();
+    let p0 = p.a.per_commitment_point(n(0)).unwrap();
+    let p1 = p.a.per_commitment_point(n(1)).unwrap();
+    CurveOpStats::reset();
+    assert_eq!(p.a.per_commitment_point(n(0)).unwrap(), p0);
+    assert_eq!(p.a.per_commitment_point(n(1)).unwrap(), p1);
+    assert_eq!(CurveOpStats::snapshot().total(), 0);
+    let p2 = p.a.per_commitment_point(n(2)).unwrap();
+    assert_eq!(CurveOpStats::snapshot().base_mul, 1);
+    assert_ne!(p2, p1);
+    // The cache is not a different answer: a fresh signer agrees.
+    let fresh = InMemorySigner::read(&mut &p.a.encode()[..]).unwrap();
+    assert_eq!(fresh.per_commitment_point(n(0)).unwrap(), p0);
+}

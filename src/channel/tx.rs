@@ -84,6 +84,8 @@ pub enum TxBuildError {
     NoSuchHtlc(usize),
     /// An HTLC-success transaction needs the preimage of the HTLC's hash.
     PreimageMismatch,
+    /// Commitment keys derived for another channel or side were given.
+    KeysMismatch,
 }
 
 impl fmt::Display for TxBuildError {
@@ -98,6 +100,9 @@ impl fmt::Display for TxBuildError {
                 f.write_str("bolt3-closing-fee: closing fee exceeds the funder's balance")
             }
             TxBuildError::NoSuchHtlc(i) => write!(f, "no htlc output number {i}"),
+            TxBuildError::KeysMismatch => {
+                f.write_str("commitment keys were derived for another channel or side")
+            }
             TxBuildError::PreimageMismatch => {
                 f.write_str("the preimage does not match the htlc's payment hash")
             }
@@ -224,10 +229,45 @@ impl ChannelTransactionParameters {
         }
     }
 
+    fn origin(&self, broadcaster: Side) -> KeyOrigin {
+        let d = self.directed(broadcaster);
+        KeyOrigin {
+            broadcaster_funding: d.broadcaster.funding_pubkey,
+            countersignatory_funding: d.countersignatory.funding_pubkey,
+        }
+    }
+
+    /// Derives the keys of our own commitment from our
+    /// `per_commitment_point` (BOLT 3 Key Derivation). Derive once per
+    /// commitment and reuse with
+    /// [`build_holder_commitment_with_keys`](Self::build_holder_commitment_with_keys).
+    pub fn holder_commitment_keys(
+        &self,
+        per_commitment_point: &PublicKey,
+    ) -> Result<HolderCommitmentKeys, KeyError> {
+        let d = self.directed(Side::Holder);
+        Ok(HolderCommitmentKeys {
+            keys: CommitmentKeys::derive(per_commitment_point, d.broadcaster, d.countersignatory)?,
+            origin: self.origin(Side::Holder),
+        })
+    }
+
+    /// Derives the keys of the peer's commitment from the peer's
+    /// `per_commitment_point`.
+    pub fn counterparty_commitment_keys(
+        &self,
+        per_commitment_point: &PublicKey,
+    ) -> Result<CounterpartyCommitmentKeys, KeyError> {
+        let d = self.directed(Side::Counterparty);
+        Ok(CounterpartyCommitmentKeys {
+            keys: CommitmentKeys::derive(per_commitment_point, d.broadcaster, d.countersignatory)?,
+            origin: self.origin(Side::Counterparty),
+        })
+    }
+
     /// Builds our own commitment number `number` (the one we would
     /// broadcast) with our `per_commitment_point`. Balances and HTLC
     /// directions are from the holder's view.
-    #[allow(clippy::too_many_arguments)]
     pub fn build_holder_commitment(
         &self,
         number: CommitmentNumber,
@@ -237,11 +277,37 @@ impl ChannelTransactionParameters {
         feerate: FeeRatePerKw,
         htlcs: &[Htlc],
     ) -> Result<HolderCommitmentTransaction, TxBuildError> {
+        let keys = self.holder_commitment_keys(per_commitment_point)?;
+        self.build_holder_commitment_with_keys(
+            number,
+            &keys,
+            to_holder,
+            to_counterparty,
+            feerate,
+            htlcs,
+        )
+    }
+
+    /// [`build_holder_commitment`](Self::build_holder_commitment) with keys
+    /// already derived for this commitment. `TxBuildError::KeysMismatch` if
+    /// they were derived for another channel.
+    pub fn build_holder_commitment_with_keys(
+        &self,
+        number: CommitmentNumber,
+        keys: &HolderCommitmentKeys,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        feerate: FeeRatePerKw,
+        htlcs: &[Htlc],
+    ) -> Result<HolderCommitmentTransaction, TxBuildError> {
+        if keys.origin != self.origin(Side::Holder) {
+            return Err(TxBuildError::KeysMismatch);
+        }
         build_commitment(
             self,
             Side::Holder,
             number,
-            per_commitment_point,
+            keys.keys,
             to_holder,
             to_counterparty,
             feerate,
@@ -253,7 +319,6 @@ impl ChannelTransactionParameters {
     /// Builds the peer's commitment number `number` with the peer's
     /// `per_commitment_point`. Balances and HTLC directions are from the
     /// holder's view.
-    #[allow(clippy::too_many_arguments)]
     pub fn build_counterparty_commitment(
         &self,
         number: CommitmentNumber,
@@ -263,17 +328,77 @@ impl ChannelTransactionParameters {
         feerate: FeeRatePerKw,
         htlcs: &[Htlc],
     ) -> Result<CounterpartyCommitmentTransaction, TxBuildError> {
+        let keys = self.counterparty_commitment_keys(per_commitment_point)?;
+        self.build_counterparty_commitment_with_keys(
+            number,
+            &keys,
+            to_holder,
+            to_counterparty,
+            feerate,
+            htlcs,
+        )
+    }
+
+    /// [`build_counterparty_commitment`](Self::build_counterparty_commitment)
+    /// with keys already derived for this commitment.
+    pub fn build_counterparty_commitment_with_keys(
+        &self,
+        number: CommitmentNumber,
+        keys: &CounterpartyCommitmentKeys,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        feerate: FeeRatePerKw,
+        htlcs: &[Htlc],
+    ) -> Result<CounterpartyCommitmentTransaction, TxBuildError> {
+        if keys.origin != self.origin(Side::Counterparty) {
+            return Err(TxBuildError::KeysMismatch);
+        }
         build_commitment(
             self,
             Side::Counterparty,
             number,
-            per_commitment_point,
+            keys.keys,
             to_holder,
             to_counterparty,
             feerate,
             htlcs,
         )
         .map(CounterpartyCommitmentTransaction)
+    }
+}
+
+/// Which channel and side a set of commitment keys was derived for
+/// (checked cheaply by the `*_with_keys` builders).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct KeyOrigin {
+    broadcaster_funding: PublicKey,
+    countersignatory_funding: PublicKey,
+}
+
+/// Per-commitment keys of one of *our* commitments (we broadcast it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HolderCommitmentKeys {
+    keys: CommitmentKeys,
+    origin: KeyOrigin,
+}
+
+/// Per-commitment keys of one of the *peer's* commitments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterpartyCommitmentKeys {
+    keys: CommitmentKeys,
+    origin: KeyOrigin,
+}
+
+impl Deref for HolderCommitmentKeys {
+    type Target = CommitmentKeys;
+    fn deref(&self) -> &CommitmentKeys {
+        &self.keys
+    }
+}
+impl Deref for CounterpartyCommitmentKeys {
+    type Target = CommitmentKeys;
+    fn deref(&self) -> &CommitmentKeys {
+        &self.keys
     }
 }
 
@@ -400,7 +525,7 @@ fn build_commitment(
     params: &ChannelTransactionParameters,
     broadcaster: Side,
     number: CommitmentNumber,
-    per_commitment_point: &PublicKey,
+    keys: CommitmentKeys,
     to_holder: MilliSatoshi,
     to_counterparty: MilliSatoshi,
     feerate: FeeRatePerKw,
@@ -421,9 +546,6 @@ fn build_commitment(
             channel_value_msat,
         });
     }
-
-    // BOLT 3 Key Derivation: once per commitment.
-    let keys = CommitmentKeys::derive(per_commitment_point, d.broadcaster, d.countersignatory)?;
 
     // Trimmed Outputs.
     let mut untrimmed: Vec<(usize, bool)> = Vec::with_capacity(htlcs.len());

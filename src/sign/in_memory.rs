@@ -28,6 +28,10 @@ struct SignerState {
     last_revoked: Option<CommitmentNumber>,
     /// The newest holder commitment validated (signed by the peer).
     highest_validated: Option<CommitmentNumber>,
+    /// The last two per-commitment points handed out: a channel asks for
+    /// the current and the next one repeatedly (`revoke_and_ack`,
+    /// `channel_reestablish`), and each costs a multiplication by `G`.
+    point_cache: [Option<(CommitmentNumber, PublicKey)>; 2],
 }
 
 /// The default [`ChannelSigner`]: all of a channel's secrets in memory.
@@ -154,9 +158,22 @@ impl ChannelSigner for InMemorySigner {
     }
 
     fn per_commitment_point(&self, number: CommitmentNumber) -> Result<PublicKey, SignError> {
+        let cached = self
+            .state()
+            .point_cache
+            .iter()
+            .flatten()
+            .find(|(n, _)| *n == number)
+            .map(|(_, p)| *p);
+        if let Some(point) = cached {
+            return Ok(point);
+        }
         let secret = SecretKey::from_slice(&self.per_commitment_secret(number))
             .map_err(|_| SignError::Derivation)?;
-        Ok(ops::pubkey_of(&secret))
+        let point = ops::pubkey_of(&secret);
+        let mut state = self.state();
+        state.point_cache = [Some((number, point)), state.point_cache[0]];
+        Ok(point)
     }
 
     fn release_commitment_secret(&self, number: CommitmentNumber) -> Result<[u8; 32], SignError> {
@@ -468,6 +485,7 @@ impl Readable for InMemorySigner {
         *signer.state() = SignerState {
             last_revoked,
             highest_validated,
+            point_cache: [None; 2],
         };
         Ok(signer)
     }
