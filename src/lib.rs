@@ -5,6 +5,7 @@
 //! broadcaster, fee estimator and storage.
 //!
 //! Module map (see `ARCHITECTURE.md`):
+//! - [`chain`]: the chain traits (`Listen`, `Confirm`, `Filter`, `FeeEstimator`, `BroadcasterInterface`).
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
 //! - [`msgs`]: every BOLT 1/2/4/7 message, [`msgs::Message`] dispatch, BOLT 9 features,
@@ -31,6 +32,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod channel;
 pub mod codec;
 pub mod events;
