@@ -288,3 +288,29 @@ fn bolt3_appendix_c_static_remotekey_vectors() {
 fn bolt3_appendix_f_anchors_vectors() {
     assert_eq!(run(ANCHORS, CommitmentFormat::Anchors), (9, 15));
 }
+
+#[test]
+fn bolt3_appendix_b_funding_transaction_pays_the_funding_script() {
+    use bitcoin::consensus::deserialize;
+    let bytes: Vec<u8> = hex::FromHex::from_hex(FUNDING_TX_HEX).unwrap();
+    let tx: bitcoin::Transaction = deserialize(&bytes).unwrap();
+    assert_eq!(tx.compute_txid(), FUNDING_TXID.parse::<Txid>().unwrap());
+    let s = setup(CommitmentFormat::StaticRemoteKey, LOCAL_DUST_LIMIT_SAT);
+    let out = &tx.output[FUNDING_OUTPUT_INDEX as usize];
+    assert_eq!(out.value.to_sat(), FUNDING_TX_FUNDING_SATOSHIS);
+    assert_eq!(
+        out.script_pubkey,
+        bitcoin::ScriptBuf::new_p2wsh(&s.local_params.funding_script().wscript_hash())
+    );
+    assert_eq!(tx.output[1].value.to_sat(), FUNDING_TX_CHANGE_SATOSHIS);
+    assert!(FUNDING_TX_FEERATE_PER_KW > 0);
+}
+
+#[test]
+fn channel_signer_is_object_safe_send_sync() {
+    fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+    assert_send_sync::<dyn ChannelSigner>();
+    let s = setup(CommitmentFormat::Anchors, 546);
+    let boxed: std::sync::Arc<dyn ChannelSigner> = std::sync::Arc::new(s.local);
+    assert_eq!(boxed.channel_keys_id(), ChannelKeysId([1; 32]));
+}

@@ -65,6 +65,11 @@ w("pub const TO_SELF_DELAY: u16 = %d;" % sp["to_self_delay"])
 w("pub const LOCAL_DUST_LIMIT_SAT: u64 = %d;" % sp["local_dust_limit_satoshi"])
 w("pub const OBSCURED_COMMITMENT_NUMBER: u64 = %s;" % sp["obscured_commitment_number"])
 w("pub const FUNDING_WITNESS_SCRIPT: &str = %s;" % s(keys["funding_witness_script"]))
+ft = ct["funding_tx"]
+w("pub const FUNDING_TX_HEX: &str = %s;" % s(ft["expected_funding_tx_hex"]))
+w("pub const FUNDING_TX_FUNDING_SATOSHIS: u64 = %d;" % ft["funding_satoshis"])
+w("pub const FUNDING_TX_FEERATE_PER_KW: u32 = %d;" % ft["feerate_per_kw"])
+w("pub const FUNDING_TX_CHANGE_SATOSHIS: u64 = %d;" % ft["change_satoshis"])
 w("pub const LOCAL_FUNDING_PRIVKEY: &str = %s;" % s(strip01(keys["local_funding_privkey"])))
 w("pub const REMOTE_FUNDING_PRIVKEY: &str = %s;" % s(strip01(iv["remote_funding_privkey"])))
 w("pub const LOCAL_FUNDING_PUBKEY: &str = %s;" % s(keys["local_funding_pubkey"]))
@@ -110,4 +115,7 @@ for key, const in (("legacy_static_remotekey", "STATIC_REMOTEKEY"), ("anchors", 
         w("    ]},")
     w("];")
 open(OUT, "w").write("\n".join(o) + "\n")
+# Keep `cargo fmt --check` clean.
+import subprocess
+subprocess.run(["rustfmt", "--edition", "2021", OUT], check=True)
 print("wrote", OUT)
