@@ -303,7 +303,14 @@ fn bolt3_appendix_b_funding_transaction_pays_the_funding_script() {
         bitcoin::ScriptBuf::new_p2wsh(&s.local_params.funding_script().wscript_hash())
     );
     assert_eq!(tx.output[1].value.to_sat(), FUNDING_TX_CHANGE_SATOSHIS);
-    assert!(FUNDING_TX_FEERATE_PER_KW > 0);
+    // The fee is the fee rate applied to the (non-witness) funding tx weight.
+    let fee = 5_000_000_000 - FUNDING_TX_FUNDING_SATOSHIS - FUNDING_TX_CHANGE_SATOSHIS;
+    assert_eq!(
+        fee,
+        FeeRatePerKw(FUNDING_TX_FEERATE_PER_KW)
+            .fee_for_weight(tx.weight().to_wu())
+            .to_sat()
+    );
 }
 
 #[test]
