@@ -15,7 +15,43 @@ use std::time::Instant;
 
 const CHANNEL_SAT: u64 = 10_000_000;
 
+/// Raw libsecp256k1 costs on this machine, to read the figures against.
+fn calibrate() {
+    use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, SecretKey};
+    let secp = Secp256k1::new();
+    let sk = SecretKey::from_slice(&[0x42; 32]).expect("valid");
+    let pk = PublicKey::from_secret_key(&secp, &sk);
+    let msg = Message::from_digest([7; 32]);
+    let sig = secp.sign_ecdsa(&msg, &sk);
+    let n = 2000;
+    let t = Instant::now();
+    for i in 0..n {
+        black_box(secp.sign_ecdsa(&Message::from_digest([i as u8; 32]), &sk));
+    }
+    println!(
+        "secp_sign_ecdsa_us {:.1} us",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(secp.verify_ecdsa(&msg, &sig, &pk).is_ok());
+    }
+    println!(
+        "secp_verify_ecdsa_us {:.1} us",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(lnkit::channel::keys::derive_public_key(&pk, &pk).expect("valid"));
+    }
+    println!(
+        "derive_public_key_us {:.1} us",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+}
+
 fn main() {
+    calibrate();
     let ka = KeysManager::new(&[0x11; 32], 1, 0);
     let kb = KeysManager::new(&[0x22; 32], 1, 0);
     let a = ka.derive_in_memory_signer(ka.generate_channel_keys_id(false, 1));
