@@ -123,3 +123,69 @@ fn node_signatures_verify() {
         node_id
     );
 }
+
+#[test]
+fn channel_signer_restores_through_the_provider() {
+    use bitcoin::secp256k1::PublicKey as Pk;
+    use lnkit::channel::script::CommitmentFormat;
+    use lnkit::channel::tx::ChannelTransactionParameters;
+    use lnkit::channel::{CommitmentNumber, FeeRatePerKw, MilliSatoshi};
+    use lnkit::sign::SignError;
+    let k = KeysManager::new(&[3; 32], 1_000, 5);
+    let peer = KeysManager::new(&[4; 32], 1_000, 5);
+    let id = k.generate_channel_keys_id(false, 1);
+    let signer = k.derive_channel_signer(Amount::from_sat(1_000_000), id);
+    let other = peer.derive_channel_signer(
+        Amount::from_sat(1_000_000),
+        peer.generate_channel_keys_id(true, 1),
+    );
+    let params = ChannelTransactionParameters {
+        holder_pubkeys: *signer.pubkeys(),
+        counterparty_pubkeys: *other.pubkeys(),
+        holder_selected_contest_delay: 144,
+        counterparty_selected_contest_delay: 144,
+        holder_dust_limit: Amount::from_sat(354),
+        counterparty_dust_limit: Amount::from_sat(354),
+        is_outbound_from_holder: true,
+        funding_outpoint: bitcoin::OutPoint::null(),
+        channel_value: Amount::from_sat(1_000_000),
+        format: CommitmentFormat::Anchors,
+    };
+    let build = |n: u64| {
+        let n = CommitmentNumber::new(n).unwrap();
+        let pcp: Pk = signer.per_commitment_point(n).unwrap();
+        params
+            .build_holder_commitment(
+                n,
+                &pcp,
+                MilliSatoshi(600_000_000),
+                MilliSatoshi(400_000_000),
+                FeeRatePerKw(253),
+                &[],
+            )
+            .unwrap()
+    };
+    let (c0, c1) = (build(0), build(1));
+    signer.validate_holder_commitment(&params, &c0).unwrap();
+    signer.validate_holder_commitment(&params, &c1).unwrap();
+    signer
+        .release_commitment_secret(CommitmentNumber::ZERO)
+        .unwrap();
+
+    let bytes = signer.encode_signer();
+    let restored = k.read_channel_signer(&bytes).unwrap();
+    assert_eq!(restored.pubkeys(), signer.pubkeys());
+    assert!(matches!(
+        restored.sign_holder_commitment(&params, &c0),
+        Err(SignError::HolderCommitmentRevoked { .. })
+    ));
+    assert!(restored.sign_holder_commitment(&params, &c1).is_ok());
+    // Another seed's provider, trailing bytes and foreign keys are refused.
+    assert!(peer.read_channel_signer(&bytes).is_err());
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(k.read_channel_signer(&longer).is_err());
+    let mut foreign = bytes.clone();
+    foreign[40] ^= 1; // inside the funding secret
+    assert!(k.read_channel_signer(&foreign).is_err());
+}

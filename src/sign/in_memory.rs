@@ -157,6 +157,10 @@ impl ChannelSigner for InMemorySigner {
         &self.pubkeys
     }
 
+    fn encode_signer(&self) -> Vec<u8> {
+        self.encode()
+    }
+
     fn per_commitment_point(&self, number: CommitmentNumber) -> Result<PublicKey, SignError> {
         let cached = self
             .state()

@@ -19,6 +19,7 @@ use super::{
     ChannelKeysId, ChannelSigner, EntropySource, InMemorySigner, InboundPaymentKey, NodeSigner,
     Recipient, SignError, SignerProvider,
 };
+use crate::codec::{DecodeError, Readable, Writeable};
 use bitcoin::bip32::{ChildNumber, Xpriv};
 use bitcoin::hashes::{hash160, sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::secp256k1::{ecdsa, PublicKey, Scalar, SecretKey};
@@ -26,6 +27,10 @@ use bitcoin::{Amount, NetworkKind, ScriptBuf, WPubkeyHash};
 use core::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Length of an encoded signer's version, keys id, five secrets and
+/// commitment seed (everything but the revocation state).
+const CORE_LEN: usize = 1 + 32 + 5 * 32 + 32;
 
 /// The default [`NodeSigner`], [`SignerProvider`] and [`EntropySource`].
 pub struct KeysManager {
@@ -220,5 +225,21 @@ impl SignerProvider for KeysManager {
 
     fn get_shutdown_scriptpubkey(&self) -> Result<ScriptBuf, SignError> {
         Ok(self.shutdown_script.clone())
+    }
+
+    fn read_channel_signer(&self, bytes: &[u8]) -> Result<Arc<dyn ChannelSigner>, DecodeError> {
+        let mut r = bytes;
+        let signer = InMemorySigner::read(&mut r)?;
+        if !r.is_empty() {
+            return Err(DecodeError::InvalidValue);
+        }
+        // The keys must be the ones this seed derives for the keys id.
+        let expected = self.derive_in_memory_signer(signer.channel_keys_id());
+        if expected.pubkeys() != signer.pubkeys()
+            || expected.encode()[..CORE_LEN] != bytes[..CORE_LEN]
+        {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(Arc::new(signer))
     }
 }

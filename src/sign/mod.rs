@@ -207,6 +207,9 @@ pub trait SignerProvider: Send + Sync {
     fn get_destination_script(&self, keys_id: ChannelKeysId) -> Result<ScriptBuf, SignError>;
     /// The `scriptpubkey` for our `shutdown` message.
     fn get_shutdown_scriptpubkey(&self) -> Result<ScriptBuf, SignError>;
+    /// Restores a signer from [`ChannelSigner::encode_signer`] bytes (all of
+    /// `bytes` must be used), refusing keys this provider did not derive.
+    fn read_channel_signer(&self, bytes: &[u8]) -> Result<Arc<dyn ChannelSigner>, DecodeError>;
 }
 
 /// Signatures for the peer's commitment: the funding signature and one
@@ -231,6 +234,11 @@ pub trait ChannelSigner: Send + Sync {
 
     /// Our basepoints and funding key.
     fn pubkeys(&self) -> &crate::channel::keys::ChannelPublicKeys;
+
+    /// The signer's persistent form, including its revocation state, for
+    /// [`SignerProvider::read_channel_signer`]. Channels and monitors store
+    /// it so the signer's policies survive a restart.
+    fn encode_signer(&self) -> Vec<u8>;
 
     /// Our per-commitment point for holder commitment `number`.
     fn per_commitment_point(&self, number: CommitmentNumber) -> Result<PublicKey, SignError>;
