@@ -4,14 +4,16 @@
 //! - [`keys`]: per-commitment key derivation, per-commitment secrets and
 //!   their compact storage.
 //! - [`script`]: the witness scripts and expected weights.
-//! - [`tx`]: commitment, HTLC and closing transactions, built from
+//! - [`tx`]: commitment and HTLC transactions, built from
 //!   [`tx::ChannelTransactionParameters`] for the holder's or the
 //!   counterparty's side.
+//! - [`closing`]: the cooperative closing transaction.
 //!
 //! "Holder" is this node, "counterparty" the peer; "broadcaster" and
 //! "countersignatory" name the roles on one commitment transaction (BOLT 3's
 //! "local" and "remote"). See [`tx`] for how they map.
 
+pub mod closing;
 pub mod fuzz;
 pub mod keys;
 pub mod script;
