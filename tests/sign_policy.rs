@@ -453,3 +453,43 @@ fn per_commitment_points_are_cached() {
     let fresh = InMemorySigner::read(&mut &p.a.encode()[..]).unwrap();
     assert_eq!(fresh.per_commitment_point(n(0)).unwrap(), p0);
 }
+
+#[test]
+fn commitment_zero_uses_secret_index_2_pow_48_minus_1() {
+    use lnkit::channel::keys::build_commitment_secret;
+    use lnkit::channel::MAX_COMMITMENT_NUMBER;
+    let k = |b: u8| SecretKey::from_slice(&[b; 32]).unwrap();
+    let seed = [0xff; 32];
+    let s = InMemorySigner::new(
+        k(1),
+        k(2),
+        k(3),
+        k(4),
+        k(5),
+        seed,
+        lnkit::sign::ChannelKeysId([0; 32]),
+    );
+    let p = new_pair();
+    let mut params = p.a_params.clone();
+    params.holder_pubkeys = *s.pubkeys();
+    for i in 0..2 {
+        let pcp = s.per_commitment_point(n(i)).unwrap();
+        let c = params
+            .build_holder_commitment(
+                n(i),
+                &pcp,
+                MilliSatoshi(600_000_000),
+                MilliSatoshi(400_000_000),
+                FeeRatePerKw(253),
+                &[],
+            )
+            .unwrap();
+        s.validate_holder_commitment(&params, &c).unwrap();
+    }
+    // BOLT 3: "The first secret used MUST be index 281474976710655".
+    assert_eq!(
+        s.release_commitment_secret(n(0)).unwrap(),
+        build_commitment_secret(&seed, MAX_COMMITMENT_NUMBER)
+    );
+    assert_eq!(n(1).secret_index(), MAX_COMMITMENT_NUMBER - 1);
+}
