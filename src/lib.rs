@@ -7,6 +7,9 @@
 //! Module map (see `ARCHITECTURE.md`):
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
+//! - [`msgs`]: every BOLT 1/2/4/7 message, [`msgs::Message`] dispatch, BOLT 9 features,
+//!   and the handler traits.
+//! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 //! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 
@@ -14,7 +17,9 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod events;
 pub mod logger;
+pub mod msgs;
 pub mod payment;
 pub mod types;
 

@@ -173,6 +173,15 @@ impl InvoiceBuilder {
         }
         self
     }
+    /// Sets every bit of `features` (in addition to the defaults).
+    pub fn features(mut self, features: &crate::msgs::features::Bolt11InvoiceFeatures) -> Self {
+        for bit in features.set_bits() {
+            if !self.features.contains(&bit) {
+                self.features.push(bit);
+            }
+        }
+        self
+    }
     /// Offers basic multi-part payments (bit 17, optional).
     pub fn basic_mpp(self) -> Self {
         self.feature_bit(17)

@@ -11,6 +11,7 @@ mod parse;
 pub use builder::{BuildError, InvoiceBuilder};
 pub use parse::ParseError;
 
+use crate::msgs::features::Bolt11InvoiceFeatures;
 use crate::types::{PaymentHash, PaymentSecret, ShortChannelId};
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::ecdsa::RecoverableSignature;
@@ -174,8 +175,8 @@ pub enum TaggedField {
     Fallback(Fallback),
     /// `r`: private route.
     RouteHint(RouteHint),
-    /// `9`: feature bits, little-endian bytes (bit 0 = bit 0 of byte 0).
-    Features(Vec<u8>),
+    /// `9`: feature bits.
+    Features(Bolt11InvoiceFeatures),
     /// `m`: payment metadata.
     Metadata(Vec<u8>),
     /// A field skipped by the BOLT 11 reader rules, kept raw.
@@ -207,7 +208,7 @@ pub struct Bolt11Invoice {
     expiry: Option<u64>,
     min_final_cltv: Option<u64>,
     payee_field: Option<PublicKey>,
-    features: Vec<u8>,
+    features: Bolt11InvoiceFeatures,
     metadata: Option<Vec<u8>>,
 }
 
@@ -270,15 +271,17 @@ impl Bolt11Invoice {
             }
         }
     }
+    /// Feature bits (`9`); empty if absent.
+    pub fn features(&self) -> &Bolt11InvoiceFeatures {
+        &self.features
+    }
     /// Feature bits (`9`), little-endian bytes; empty if absent.
     pub fn features_le(&self) -> &[u8] {
-        &self.features
+        self.features.le_flags()
     }
     /// Whether feature `bit` is set.
     pub fn has_feature(&self, bit: usize) -> bool {
-        self.features
-            .get(bit / 8)
-            .is_some_and(|b| b & (1 << (bit % 8)) != 0)
+        self.features.is_set(bit)
     }
     /// The payment metadata (`m`), if any.
     pub fn payment_metadata(&self) -> Option<&[u8]> {

@@ -5,6 +5,7 @@ use super::{
     signing_hash, Bolt11Invoice, Currency, Description, Fallback, RouteHint, RouteHintHop,
     TaggedField,
 };
+use crate::msgs::features::Bolt11InvoiceFeatures;
 use crate::types::{PaymentHash, PaymentSecret, ShortChannelId};
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, RecoveryId, Signature};
 use bitcoin::secp256k1::{Message, PublicKey, Secp256k1};
@@ -153,11 +154,6 @@ pub(crate) mod tag {
     pub const MIN_FINAL_CLTV: u8 = 24;
     pub const METADATA: u8 = 27;
 }
-
-/// Feature bits BOLT 9 allows in invoices (context `9`) that we know:
-/// `var_onion_optin` (8/9), `payment_secret` (14/15), `basic_mpp` (16/17),
-/// `option_route_blinding` (24/25), `option_payment_metadata` (48/49).
-const KNOWN_INVOICE_FEATURES: [usize; 10] = [8, 9, 14, 15, 16, 17, 24, 25, 48, 49];
 
 /// Millisatoshis per unit for a multiplier, as (numerator, denominator).
 fn multiplier(m: Option<u8>) -> Option<(u64, u64)> {
@@ -318,7 +314,9 @@ fn parse_field(t: u8, data: &[u8]) -> Result<TaggedField, ParseError> {
             None => skipped(),
         },
         tag::ROUTE_HINT => TaggedField::RouteHint(parse_route_hint(data)?),
-        tag::FEATURES => TaggedField::Features(parse_features(data)),
+        tag::FEATURES => {
+            TaggedField::Features(Bolt11InvoiceFeatures::from_le_bytes(parse_features(data)))
+        }
         tag::METADATA => TaggedField::Metadata(bech32::to_bytes_truncated(data)),
         _ => skipped(),
     })
@@ -395,16 +393,11 @@ impl FromStr for Bolt11Invoice {
                 _ => {}
             }
         }
-        let features = features.unwrap_or_default();
+        let features = features.unwrap_or_else(Bolt11InvoiceFeatures::empty);
         // "if the `9` field contains unknown _even_ bits that are non-zero:
-        // MUST fail the payment."
-        for (byte_idx, byte) in features.iter().enumerate() {
-            for b in (0..8).step_by(2) {
-                let bit = byte_idx * 8 + b;
-                if byte & (1 << b) != 0 && !KNOWN_INVOICE_FEATURES.contains(&bit) {
-                    return Err(ParseError::UnknownRequiredFeature(bit));
-                }
-            }
+        // MUST fail the payment" (known = BOLT 9 features of context `9`).
+        if let Some(bit) = features.unknown_bits().into_iter().find(|b| b % 2 == 0) {
+            return Err(ParseError::UnknownRequiredFeature(bit));
         }
 
         let sig_bytes = bech32::to_bytes_truncated(&sig_values);

@@ -35,6 +35,13 @@ impl ChannelUpdateBytes {
         self.0.starts_with(&Self::MESSAGE_TYPE.to_be_bytes())
     }
 
+    /// Decodes the `channel_update` (with or without its type prefix). The
+    /// caller still checks its signature and chain before using it.
+    pub fn decode(&self) -> Result<crate::msgs::ChannelUpdate, DecodeError> {
+        let mut bytes = self.message_bytes();
+        crate::codec::Readable::read(&mut bytes)
+    }
+
     /// The message payload without the type prefix (whether or not the
     /// sender included it).
     pub fn message_bytes(&self) -> &[u8] {
@@ -676,6 +683,30 @@ mod tests {
         );
         assert!(f.message.has_update());
         assert_eq!(Failure::decode(&[0x10]), Err(FailureDecodeError::NoCode));
+    }
+
+    #[test]
+    fn channel_update_decodes_with_or_without_prefix() {
+        use crate::codec::sample::{Sample, SampleRng};
+        use crate::codec::Writeable;
+        let update = crate::msgs::ChannelUpdate::sample(&mut SampleRng::new(7));
+        let payload = update.encode();
+        let mut prefixed = 258u16.to_be_bytes().to_vec();
+        prefixed.extend_from_slice(&payload);
+        assert_eq!(
+            ChannelUpdateBytes(prefixed.clone()).decode().unwrap(),
+            update
+        );
+        assert_eq!(ChannelUpdateBytes(payload).decode().unwrap(), update);
+        // Inside a failure message, the update survives a round trip.
+        let f = Failure::from(FailureMessage::TemporaryChannelFailure {
+            channel_update: ChannelUpdateBytes(prefixed),
+        });
+        let back = Failure::decode(&f.encode()).unwrap();
+        assert_eq!(
+            back.message.channel_update().unwrap().decode().unwrap(),
+            update
+        );
     }
 
     #[test]

@@ -9,12 +9,11 @@
 
 use super::payload::{HopPayload, HopPayloadError};
 use super::{blinding_factor, ct_eq, generate_key, hmac, key_type, xor_stream, SharedSecret};
-use crate::codec::{BigSize, DecodeError, Readable, Writeable};
+use crate::codec::{BigSize, DecodeError};
 use crate::payment::onion::failure::FailureMessage;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, Signing, Verification};
 use core::fmt;
-use std::io::{self, Read, Write};
 
 /// Length of `hop_payloads` in a payment onion (BOLT 4 "Packet Structure").
 pub const HOP_PAYLOADS_LEN: usize = 1300;
@@ -26,59 +25,8 @@ pub const MAX_PAYMENT_HOPS: usize = 27;
 /// The only packet version BOLT 4 defines.
 pub const ONION_VERSION: u8 = 0;
 
-/// A payment onion as carried in `update_add_htlc` (BOLT 4 `onion_packet`).
-///
-/// The key is kept as raw bytes: the onion layer checks it so it can answer a
-/// bad one with `invalid_onion_key` instead of failing the whole message.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OnionPacket {
-    /// Packet version (0).
-    pub version: u8,
-    /// The sender's ephemeral key for this hop, compressed.
-    pub public_key: [u8; 33],
-    /// The obfuscated `hop_payloads`.
-    pub hop_data: [u8; HOP_PAYLOADS_LEN],
-    /// The HMAC over `hop_payloads` and the associated data.
-    pub hmac: [u8; 32],
-}
-
-impl fmt::Debug for OnionPacket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnionPacket")
-            .field("version", &self.version)
-            .field("public_key", &hex::DisplayHex::as_hex(&self.public_key[..]))
-            .field("hmac", &hex::DisplayHex::as_hex(&self.hmac[..]))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Readable for OnionPacket {
-    fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
-        let mut buf = [0u8; ONION_PACKET_LEN];
-        r.read_exact(&mut buf)?;
-        let mut public_key = [0u8; 33];
-        public_key.copy_from_slice(&buf[1..34]);
-        let mut hop_data = [0u8; HOP_PAYLOADS_LEN];
-        hop_data.copy_from_slice(&buf[34..34 + HOP_PAYLOADS_LEN]);
-        let mut hmac = [0u8; 32];
-        hmac.copy_from_slice(&buf[34 + HOP_PAYLOADS_LEN..]);
-        Ok(OnionPacket {
-            version: buf[0],
-            public_key,
-            hop_data,
-            hmac,
-        })
-    }
-}
-
-impl Writeable for OnionPacket {
-    fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        w.write_all(&[self.version])?;
-        w.write_all(&self.public_key)?;
-        w.write_all(&self.hop_data)?;
-        w.write_all(&self.hmac)
-    }
-}
+/// The payment onion of `update_add_htlc`, defined with the messages.
+pub use crate::msgs::OnionPacket;
 
 /// A Sphinx packet whose `hop_payloads` length is set by the sender: the
 /// `onion_message_packet` of BOLT 4 "Onion Messages" (1,300 or 32,768 bytes
