@@ -203,3 +203,53 @@ fn bolt4_fuzz_seeds_replay() {
         assert!(n > 0, "no seeds in {dir}");
     }
 }
+
+#[test]
+fn bolt4_blinding_error_maps_to_invalid_onion_blinding_with_onion_hash() {
+    use lnkit::bitcoin::hashes::{sha256, Hash};
+    use lnkit::codec::Writeable;
+    use lnkit::payment::onion::{build_payment_onion_raw, OnionError};
+    let secp = Secp256k1::new();
+    let node = SecretKey::from_slice(&[0x21; 32]).unwrap();
+    // A forward payload with only encrypted_recipient_data, but the
+    // update_add_htlc is not blinded and no current_blinding_point is given.
+    let payload = [0x0a, 0x02, 0xaa, 0xbb];
+    let (packet, _) = build_payment_onion_raw(
+        &secp,
+        &SecretKey::from_slice(&[0x22; 32]).unwrap(),
+        &[
+            (PublicKey::from_secret_key(&secp, &node), &payload[..]),
+            (PublicKey::from_secret_key(&secp, &node), &payload[..]),
+        ],
+        &[1; 32],
+    )
+    .unwrap();
+    let err = peel_payment_onion(&secp, &node, &packet, &[1; 32], false).unwrap_err();
+    assert!(matches!(err, OnionError::Payload(_)), "{err:?}");
+    let bytes = packet.encode();
+    assert_eq!(
+        err.to_failure(&bytes),
+        FailureMessage::InvalidOnionBlinding {
+            sha256_of_onion: sha256::Hash::hash(&bytes).to_byte_array()
+        }
+    );
+    // A tampered onion gets invalid_onion_hmac.
+    let mut bad = packet.clone();
+    bad.hop_data[0] ^= 1;
+    let err = peel_payment_onion(&secp, &node, &bad, &[1; 32], false).unwrap_err();
+    assert_eq!(err, OnionError::InvalidHmac);
+    assert!(err.to_failure(&bad.encode()).is_bad_onion());
+    // A bad version and a bad key are told apart.
+    let mut v = packet.clone();
+    v.version = 1;
+    assert_eq!(
+        peel_payment_onion(&secp, &node, &v, &[1; 32], false).unwrap_err(),
+        OnionError::UnknownVersion(1)
+    );
+    let mut k = packet;
+    k.public_key[0] = 0x05;
+    assert_eq!(
+        peel_payment_onion(&secp, &node, &k, &[1; 32], false).unwrap_err(),
+        OnionError::InvalidEphemeralKey
+    );
+}

@@ -160,6 +160,11 @@ impl OnionError {
             OnionError::InvalidHmac => FailureMessage::InvalidOnionHmac {
                 sha256_of_onion: sha256_of_onion(),
             },
+            OnionError::Payload(HopPayloadError::Blinding(_)) => {
+                FailureMessage::InvalidOnionBlinding {
+                    sha256_of_onion: sha256_of_onion(),
+                }
+            }
             OnionError::Payload(e) => e.to_failure(),
             _ => FailureMessage::InvalidOnionPayload { typ: 0, offset: 0 },
         }

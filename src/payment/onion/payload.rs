@@ -178,7 +178,8 @@ impl std::error::Error for HopPayloadError {}
 impl HopPayloadError {
     /// The failure the processing hop returns (BOLT 4: `invalid_onion_payload`
     /// with the offending type and offset when known; `invalid_onion_blinding`
-    /// for blinded routes, whose SHA256-of-onion the caller fills in).
+    /// for blinded routes, whose SHA256-of-onion is left zero here:
+    /// [`OnionError::to_failure`](super::OnionError::to_failure) fills it in).
     pub fn to_failure(&self) -> FailureMessage {
         match self {
             HopPayloadError::InvalidTlvStream(_) => {
