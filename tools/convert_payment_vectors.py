@@ -62,6 +62,19 @@ def returning_errors():
         lines.append('success %d %s' % (s['node'], s['attribution_data']))
     return lines
 
+def onion_message():
+    d = load('bolt04/blinded-onion-message-onion-test.json')
+    g = d['generate']
+    lines = ['# bolt04/blinded-onion-message-onion-test.json: ' + d['comment'],
+             'session_key ' + g['session_key']]
+    for h in d['route']['hops']:
+        lines.append('hop %s %s' % (h['blinded_node_id'], h['encrypted_recipient_data']))
+    lines.append('final_unknown_tag_1 ' + d['onionmessage']['unknown_tag_1'])
+    lines.append('packet ' + d['onionmessage']['onion_message_packet'])
+    for h in d['decrypt']['hops']:
+        lines.append('decrypt %s %s' % (h['privkey'], h['onion_message']))
+    return lines
+
 def invoices():
     d = load('bolt11-invoices.json')
     lines = ['# bolt11-invoices.json (11-payment-encoding.md "Examples"); fields: key value',
@@ -104,7 +117,7 @@ def invoices():
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, f in (('bolt04-onion.txt', onion), ('bolt04-onion-error.txt', onion_error),
-                    ('bolt04-returning-errors.txt', returning_errors), ('bolt11-invoices.txt', invoices)):
+                    ('bolt04-returning-errors.txt', returning_errors), ('bolt04-onion-message.txt', onion_message), ('bolt11-invoices.txt', invoices)):
         with open(os.path.join(OUT, name), 'w') as out:
             out.write('\n'.join(f()) + '\n')
 

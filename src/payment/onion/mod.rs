@@ -140,6 +140,37 @@ pub(crate) fn blinding_factor(
     Scalar::from_be_bytes(h).map_err(|_| OnionError::InvalidBlindingFactor)
 }
 
+/// Route blinding (BOLT 4 "Route Blinding"), reader side: the key a node
+/// inside a blinded route peels its onion with,
+/// `b_i = HMAC256("blinded_node_id", ss_i) * k_i` where
+/// `ss_i = SHA256(k_i * E_i)` and `E_i` is the path key it was handed.
+pub fn blinded_node_secret(
+    node_secret: &SecretKey,
+    path_key: &PublicKey,
+) -> Result<SecretKey, OnionError> {
+    let ss = SharedSecret::new(path_key, node_secret);
+    let tweak = Scalar::from_be_bytes(generate_key(b"blinded_node_id", &ss.0))
+        .map_err(|_| OnionError::InvalidBlindingFactor)?;
+    node_secret
+        .mul_tweak(&tweak)
+        .map_err(|_| OnionError::InvalidBlindingFactor)
+}
+
+/// Route blinding: the path key for the next node,
+/// `E_{i+1} = SHA256(E_i || ss_i) * E_i` (unless the encrypted data carries a
+/// `next_path_key_override`).
+pub fn next_path_key<C: bitcoin::secp256k1::Verification>(
+    secp: &bitcoin::secp256k1::Secp256k1<C>,
+    node_secret: &SecretKey,
+    path_key: &PublicKey,
+) -> Result<PublicKey, OnionError> {
+    let ss = SharedSecret::new(path_key, node_secret);
+    let b = blinding_factor(path_key, &ss)?;
+    path_key
+        .mul_tweak(secp, &b)
+        .map_err(|_| OnionError::InvalidBlindingFactor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
