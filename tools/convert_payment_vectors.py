@@ -75,6 +75,20 @@ def onion_message():
         lines.append('decrypt %s %s' % (h['privkey'], h['onion_message']))
     return lines
 
+def blinded_payment():
+    d = load('bolt04/blinded-payment-onion-test.json')
+    g = d['generate']
+    lines = ['# bolt04/blinded-payment-onion-test.json: ' + d['comment'],
+             'session_key ' + g['session_key'],
+             'associated_data ' + g['associated_data'],
+             'first_path_key ' + g['blinded_route']['first_path_key']]
+    for h in g['full_route']['hops']:
+        lines.append('hop %s %s' % (h['pubkey'], strip_bigsize(h['payload'])))
+    lines.append('onion ' + g['onion'])
+    for h in d['decrypt']['hops']:
+        lines.append('decrypt %s %s %s' % (h['node_privkey'], h.get('next_path_key', '-'), h['onion']))
+    return lines
+
 def invoices():
     d = load('bolt11-invoices.json')
     lines = ['# bolt11-invoices.json (11-payment-encoding.md "Examples"); fields: key value',
@@ -117,7 +131,8 @@ def invoices():
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, f in (('bolt04-onion.txt', onion), ('bolt04-onion-error.txt', onion_error),
-                    ('bolt04-returning-errors.txt', returning_errors), ('bolt04-onion-message.txt', onion_message), ('bolt11-invoices.txt', invoices)):
+                    ('bolt04-returning-errors.txt', returning_errors), ('bolt04-onion-message.txt', onion_message),
+                    ('bolt04-blinded-payment.txt', blinded_payment), ('bolt11-invoices.txt', invoices)):
         with open(os.path.join(OUT, name), 'w') as out:
             out.write('\n'.join(f()) + '\n')
 
