@@ -5,7 +5,7 @@
 use hex::FromHex;
 use lnkit::bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use lnkit::payment::onion::packet::{build_onion_message_packet, peel_var_onion, VarOnionPacket};
-use lnkit::payment::onion::{blinded_node_secret, next_path_key};
+use lnkit::payment::onion::{blinded_node_secret, decrypt_recipient_data, next_path_key};
 
 const V: &str = include_str!("vectors/bolt04-onion-message.txt");
 
@@ -89,6 +89,21 @@ fn bolt4_onion_message_peeling_with_blinded_keys() {
             "blinded node id of hop {i}"
         );
         let peeled = peel_var_onion(&secp, &blinded, &packet).unwrap();
+        // The encrypted data decrypts to the recipient's encrypted_data_tlv.
+        let tlvs: Vec<Vec<u8>> = ls
+            .iter()
+            .filter(|(k, _)| *k == "encrypted_data_tlv")
+            .map(|(_, f)| h(f[0]))
+            .collect();
+        let enc = &p[i].1[p[i].1.len() - (tlvs[i].len() + 16)..];
+        assert_eq!(
+            decrypt_recipient_data(key, &path_key, enc).unwrap(),
+            tlvs[i],
+            "encrypted data of hop {i}"
+        );
+        let mut tampered = enc.to_vec();
+        tampered[0] ^= 1;
+        assert!(decrypt_recipient_data(key, &path_key, &tampered).is_none());
         assert_eq!(peeled.payload, p[i].1, "payload of hop {i}");
         match decrypt.get(i + 1) {
             Some((_, next_msg)) => {

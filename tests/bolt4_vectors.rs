@@ -73,6 +73,12 @@ fn bolt4_onion_construction_vector() {
     let (packet, secrets) = build_payment_onion_raw(&secp, &session, &raw, &ad).unwrap();
     assert_eq!(packet.encode(), h(field(&ls, "onion")));
 
+    // Recomputed from the session key alone, they are the same.
+    let nodes: Vec<PublicKey> = hops.iter().map(|h| h.pubkey).collect();
+    assert_eq!(
+        lnkit::payment::onion::packet::onion_shared_secrets(&secp, &session, &nodes).unwrap(),
+        secrets
+    );
     // The shared secrets are the ones the error vector lists per hop.
     let err = lines(ONION_ERROR);
     let listed: Vec<_> = err

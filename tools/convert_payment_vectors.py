@@ -69,6 +69,8 @@ def onion_message():
              'session_key ' + g['session_key']]
     for h in d['route']['hops']:
         lines.append('hop %s %s' % (h['blinded_node_id'], h['encrypted_recipient_data']))
+    for h in g['hops']:
+        lines.append('encrypted_data_tlv %s' % h['encrypted_data_tlv'])
     lines.append('final_unknown_tag_1 ' + d['onionmessage']['unknown_tag_1'])
     lines.append('packet ' + d['onionmessage']['onion_message_packet'])
     for h in d['decrypt']['hops']:

@@ -156,6 +156,25 @@ pub fn blinded_node_secret(
         .map_err(|_| OnionError::InvalidBlindingFactor)
 }
 
+/// Route blinding: decrypts the `encrypted_recipient_data` a node in a
+/// blinded route finds in its payload, with `rho` of `SHA256(k_i * E_i)` and
+/// ChaCha20-Poly1305 under a zero nonce (BOLT 4 "Route Blinding": "MUST
+/// decrypt the `encrypted_data` field using `rho_i`"). Returns the
+/// `encrypted_data_tlv` bytes, or `None` if it does not decrypt ("MUST
+/// return an error").
+pub fn decrypt_recipient_data(
+    node_secret: &SecretKey,
+    path_key: &PublicKey,
+    encrypted: &[u8],
+) -> Option<Vec<u8>> {
+    use chacha20poly1305::aead::Aead;
+    use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+    let ss = SharedSecret::new(path_key, node_secret);
+    let rho = generate_key(key_type::RHO, &ss.0);
+    let cipher = ChaCha20Poly1305::new((&rho).into());
+    cipher.decrypt((&[0u8; 12]).into(), encrypted).ok()
+}
+
 /// Route blinding: the path key for the next node,
 /// `E_{i+1} = SHA256(E_i || ss_i) * E_i` (unless the encrypted data carries a
 /// `next_path_key_override`).

@@ -178,6 +178,20 @@ struct HopKeys {
     rho: [u8; 32],
 }
 
+/// The shared secret of every hop of a route, as [`build_payment_onion`]
+/// returns them: for a sender that kept only its session key (after a
+/// restart) and must decrypt a failure.
+pub fn onion_shared_secrets<C: Signing>(
+    secp: &Secp256k1<C>,
+    session_key: &SecretKey,
+    hops: &[PublicKey],
+) -> Result<Vec<SharedSecret>, OnionError> {
+    Ok(derive_hop_keys(secp, session_key, hops)?
+        .into_iter()
+        .map(|k| k.shared_secret)
+        .collect())
+}
+
 /// Derives the shared secret of every hop (BOLT 4 "Packet Construction":
 /// `ss_k = SHA256(ecdh(ek_k, node_k))`, `ek_{k+1} = ek_k * SHA256(epk_k || ss_k)`).
 fn derive_hop_keys<C: Signing>(
