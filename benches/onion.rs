@@ -4,7 +4,7 @@
 //! - `onion_build_20_hops_per_s`: build a 20-hop payment onion.
 //! - `onion_peel_per_s`: peel one (forwarding) layer.
 //! - `onion_failure_decode_5_hops_per_s`: decrypt and attribute a failure
-//!   from the last of 5 hops (with attribution data).
+//!   from the last of 5 hops (with attribution data; padded to 27 rounds).
 //! - `invoice_parse_verify_per_s`: parse an invoice and recover its payee.
 
 use lnkit::bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};

@@ -337,16 +337,31 @@ pub fn decode_failure(
                 error: FailureDecodeError::NoCode,
             },
         };
+        pad_rounds(&mut pkt, i + 1);
         return DecodedFailure {
             outcome,
             hold_times,
         };
     }
+    pad_rounds(&mut pkt, n);
     DecodedFailure {
         outcome: FailureOutcome::Garbled {
             attribution_failed_at,
         },
         hold_times,
+    }
+}
+
+/// BOLT 4, origin node: "SHOULD continue decrypting, until the loop has been
+/// repeated 20 times" and "SHOULD use constant `ammag` and `um` keys to
+/// obfuscate the route length": the work done does not tell which hop
+/// failed. We pad to the 27 hops a payment onion can have.
+fn pad_rounds(scratch: &mut [u8], done: usize) {
+    const DUMMY_KEY: [u8; 32] = [0x42; 32];
+    for _ in done..super::packet::MAX_PAYMENT_HOPS {
+        xor_stream(&DUMMY_KEY, 0, scratch);
+        let mac = hmac(&DUMMY_KEY, &[scratch.get(32..).unwrap_or(&[])]);
+        core::hint::black_box(mac);
     }
 }
 
