@@ -253,3 +253,28 @@ fn bolt4_blinding_error_maps_to_invalid_onion_blinding_with_onion_hash() {
         OnionError::InvalidEphemeralKey
     );
 }
+
+#[test]
+fn bolt4_returned_failure_rides_in_update_fail_htlc() {
+    use lnkit::codec::sample::{Sample, SampleRng};
+    use lnkit::codec::WithU16Len;
+    use lnkit::payment::onion::SharedSecret;
+    let ss = [SharedSecret([1; 32]), SharedSecret([2; 32])];
+    let failure = Failure::from(FailureMessage::MppTimeout);
+    let mut returned = ReturnedFailure::create(&ss[1], &failure, 3);
+    returned.relay(&ss[0], 4);
+    let mut msg = lnkit::msgs::UpdateFailHtlc::sample(&mut SampleRng::new(1));
+    msg.reason = WithU16Len(returned.packet.clone());
+    msg.attribution_data = returned.attribution.map(Into::into);
+    let back = ReturnedFailure::from_update_fail_htlc(&msg);
+    assert_eq!(back, returned);
+    let decoded = back.decode(&ss);
+    assert_eq!(
+        decoded.outcome,
+        FailureOutcome::Attributed {
+            hop_index: 1,
+            failure
+        }
+    );
+    assert_eq!(decoded.hold_times, vec![4, 3]);
+}

@@ -166,6 +166,18 @@ impl AttributionData {
     }
 }
 
+impl From<crate::msgs::AttributionData> for AttributionData {
+    fn from(a: crate::msgs::AttributionData) -> Self {
+        AttributionData(a.0)
+    }
+}
+
+impl From<AttributionData> for crate::msgs::AttributionData {
+    fn from(a: AttributionData) -> Self {
+        crate::msgs::AttributionData(a.0)
+    }
+}
+
 /// A failure on its way back: the encrypted packet carried in
 /// `update_fail_htlc`'s `reason`, and the attribution data beside it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +189,15 @@ pub struct ReturnedFailure {
 }
 
 impl ReturnedFailure {
+    /// The failure carried by an `update_fail_htlc` (reason and, when
+    /// present, attribution data).
+    pub fn from_update_fail_htlc(msg: &crate::msgs::UpdateFailHtlc) -> Self {
+        ReturnedFailure {
+            packet: msg.reason.0.clone(),
+            attribution: msg.attribution_data.as_ref().map(|a| AttributionData(a.0)),
+        }
+    }
+
     /// At the failing hop: builds, authenticates and encrypts the failure,
     /// padded to the default 1,024 bytes, with attribution data carrying
     /// `hold_time` (units of 100 ms).
