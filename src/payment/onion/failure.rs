@@ -436,6 +436,23 @@ impl FailureMessage {
         }
     }
 
+    /// The failure an upstream hop wraps and returns for an
+    /// `update_fail_malformed_htlc` it received: the code and onion hash of
+    /// that message (BOLT 2: the code must have the BADONION bit, which the
+    /// channel layer checks).
+    pub fn from_malformed(failure_code: u16, sha256_of_onion: [u8; 32]) -> FailureMessage {
+        let mut bytes = Vec::with_capacity(34);
+        bytes.extend_from_slice(&failure_code.to_be_bytes());
+        bytes.extend_from_slice(&sha256_of_onion);
+        match Failure::decode(&bytes) {
+            Ok(f) => f.message,
+            Err(_) => FailureMessage::Other {
+                code: failure_code,
+                data: sha256_of_onion.to_vec(),
+            },
+        }
+    }
+
     /// BOLT 4 name of the failure (`"unknown"` for [`FailureMessage::Other`]).
     pub fn name(&self) -> &'static str {
         use FailureMessage as F;
@@ -706,6 +723,29 @@ mod tests {
         assert_eq!(
             back.message.channel_update().unwrap().decode().unwrap(),
             update
+        );
+    }
+
+    #[test]
+    fn malformed_codes_become_typed_failures() {
+        assert_eq!(
+            FailureMessage::from_malformed(BADONION | PERM | 5, [9; 32]),
+            FailureMessage::InvalidOnionHmac {
+                sha256_of_onion: [9; 32]
+            }
+        );
+        assert_eq!(
+            FailureMessage::from_malformed(BADONION | PERM | 24, [8; 32]),
+            FailureMessage::InvalidOnionBlinding {
+                sha256_of_onion: [8; 32]
+            }
+        );
+        assert_eq!(
+            FailureMessage::from_malformed(BADONION | 99, [7; 32]),
+            FailureMessage::Other {
+                code: BADONION | 99,
+                data: vec![7; 32]
+            }
         );
     }
 
