@@ -247,6 +247,7 @@ fn rebuild(v: &Valid, key: &SecretKey) -> String {
                 b
             }
             TaggedField::Skipped { .. } => b,
+            _ => b,
         };
     }
     b.build_signed_with_key(&secp, key).unwrap().to_string()

@@ -155,6 +155,7 @@ pub enum Description {
 /// One tagged field, typed, in invoice order. Fields a reader must skip
 /// (unknown tags, wrong lengths, unknown fallback versions) are
 /// [`TaggedField::Skipped`].
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaggedField {
     /// `p`: payment hash.

@@ -107,6 +107,7 @@ pub struct BlindedReceivePayload {
 
 /// A decoded `hop_payload`: which kind it is follows from the packet (an
 /// all-zero next HMAC means final) and from route blinding.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HopPayload {
     /// Forward to the next hop.
