@@ -13,6 +13,8 @@
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 //! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
+//! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
+//! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
 
 //!
 //! ## Decoding and encoding wire messages
@@ -32,12 +34,14 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+pub mod channel;
 pub mod codec;
 pub mod events;
 pub mod fuzz;
 pub mod logger;
 pub mod msgs;
 pub mod payment;
+pub mod sign;
 pub mod types;
 
 pub use bitcoin;
