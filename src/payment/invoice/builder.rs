@@ -3,7 +3,8 @@
 use super::bech32;
 use super::parse::tag;
 use super::{
-    signing_hash, Bolt11Invoice, Currency, Description, Fallback, RouteHint, MAX_TIMESTAMP,
+    signing_hash, signing_preimage, Bolt11Invoice, Currency, Description, Fallback, RouteHint,
+    MAX_TIMESTAMP,
 };
 use crate::types::{PaymentHash, PaymentSecret};
 use bitcoin::secp256k1::ecdsa::RecoverableSignature;
@@ -36,6 +37,8 @@ pub enum BuildError {
     ZeroAmount,
     /// The signer's signature did not verify (wrong key or bad signer).
     BadSignature,
+    /// The node signer refused or failed to sign.
+    SignerFailed,
 }
 
 impl fmt::Display for BuildError {
@@ -52,6 +55,7 @@ impl fmt::Display for BuildError {
             BuildError::InvalidFallback => f.write_str("fallback address is invalid"),
             BuildError::ZeroAmount => f.write_str("amount must be positive"),
             BuildError::BadSignature => f.write_str("signature does not verify"),
+            BuildError::SignerFailed => f.write_str("node signer could not sign the invoice"),
         }
     }
 }
@@ -333,8 +337,18 @@ impl InvoiceBuilder {
     where
         F: FnOnce(&Message) -> RecoverableSignature,
     {
-        let (hrp, mut data, hash) = self.prepare()?;
+        let (hrp, data, hash) = self.prepare()?;
         let sig = sign(&Message::from_digest(hash));
+        self.finish(hrp, data, &sig)
+    }
+
+    /// Appends the signature, encodes, and parses back (which verifies it).
+    fn finish(
+        &self,
+        hrp: String,
+        mut data: Vec<u8>,
+        sig: &RecoverableSignature,
+    ) -> Result<Bolt11Invoice, BuildError> {
         let (id, compact) = sig.serialize_compact();
         let mut sig_bytes = [0u8; 65];
         sig_bytes[..64].copy_from_slice(&compact);
@@ -343,6 +357,27 @@ impl InvoiceBuilder {
         let s = bech32::encode(&hrp, &data, false);
         s.parse::<Bolt11Invoice>()
             .map_err(|_| BuildError::BadSignature)
+    }
+
+    /// Signs with the node's [`NodeSigner`](crate::sign::NodeSigner)
+    /// (`sign_invoice` over the human-readable part and data) and checks the
+    /// result recovers to (or, with `n`, verifies against) its node id.
+    pub fn build_signed_by(
+        self,
+        signer: &dyn crate::sign::NodeSigner,
+    ) -> Result<Bolt11Invoice, BuildError> {
+        let (hrp, data, _) = self.prepare()?;
+        let sig = signer
+            .sign_invoice(&signing_preimage(&hrp, &data))
+            .map_err(|_| BuildError::SignerFailed)?;
+        let node_id = signer
+            .node_id(crate::sign::Recipient::Node)
+            .map_err(|_| BuildError::SignerFailed)?;
+        let inv = self.finish(hrp, data, &sig)?;
+        if inv.payee_pubkey() != node_id {
+            return Err(BuildError::BadSignature);
+        }
+        Ok(inv)
     }
 
     /// Signs with a secret key.

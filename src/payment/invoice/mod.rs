@@ -326,6 +326,15 @@ impl Bolt11Invoice {
     }
 }
 
+/// The bytes the signature covers: `hrp` then `data` (5-bit values) packed
+/// into bytes with zero padding (what a `NodeSigner::sign_invoice` hashes).
+pub(crate) fn signing_preimage(hrp: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hrp.len() + data.len() * 5 / 8 + 1);
+    out.extend_from_slice(hrp.as_bytes());
+    out.extend(bech32::to_bytes_padded(data));
+    out
+}
+
 /// SHA256 of `hrp` bytes followed by `data` (5-bit values) packed into bytes
 /// with zero padding (BOLT 11 "Data Part").
 pub(crate) fn signing_hash(hrp: &str, data: &[u8]) -> [u8; 32] {

@@ -25,8 +25,9 @@ pub use error_packet::{
 pub use failure::{ChannelUpdateBytes, Failure, FailureDecodeError, FailureMessage};
 pub use packet::{
     build_onion_message_packet, build_payment_onion, build_payment_onion_raw, peel_payment_onion,
-    peel_payment_onion_raw, peel_var_onion, OnionError, OnionPacket, PeeledOnion, RawPeeled,
-    VarOnionPacket, HOP_PAYLOADS_LEN, MAX_PAYMENT_HOPS, ONION_PACKET_LEN,
+    peel_payment_onion_raw, peel_payment_onion_with_ecdh, peel_payment_onion_with_signer,
+    peel_var_onion, OnionError, OnionPacket, PeeledOnion, RawPeeled, VarOnionPacket,
+    HOP_PAYLOADS_LEN, MAX_PAYMENT_HOPS, ONION_PACKET_LEN,
 };
 pub use payload::{
     BlindedForwardPayload, BlindedReceivePayload, ForwardPayload, HopPayload, HopPayloadError,
@@ -140,6 +141,14 @@ pub(crate) fn blinding_factor(
     Scalar::from_be_bytes(h).map_err(|_| OnionError::InvalidBlindingFactor)
 }
 
+/// Route blinding, reader side with a [`NodeSigner`](crate::sign::NodeSigner):
+/// the tweak `HMAC256("blinded_node_id", ss_i)` that turns the node key into
+/// its blinded key, from `ss_i` = the signer's `ecdh` with the path key.
+pub fn blinded_node_tweak(path_key_shared_secret: &SharedSecret) -> Result<Scalar, OnionError> {
+    Scalar::from_be_bytes(generate_key(b"blinded_node_id", &path_key_shared_secret.0))
+        .map_err(|_| OnionError::InvalidBlindingFactor)
+}
+
 /// Route blinding (BOLT 4 "Route Blinding"), reader side: the key a node
 /// inside a blinded route peels its onion with,
 /// `b_i = HMAC256("blinded_node_id", ss_i) * k_i` where
@@ -148,9 +157,7 @@ pub fn blinded_node_secret(
     node_secret: &SecretKey,
     path_key: &PublicKey,
 ) -> Result<SecretKey, OnionError> {
-    let ss = SharedSecret::new(path_key, node_secret);
-    let tweak = Scalar::from_be_bytes(generate_key(b"blinded_node_id", &ss.0))
-        .map_err(|_| OnionError::InvalidBlindingFactor)?;
+    let tweak = blinded_node_tweak(&SharedSecret::new(path_key, node_secret))?;
     node_secret
         .mul_tweak(&tweak)
         .map_err(|_| OnionError::InvalidBlindingFactor)

@@ -103,6 +103,8 @@ pub enum OnionError {
     },
     /// A blinding factor was not a valid scalar (probability ~2^-128).
     InvalidBlindingFactor,
+    /// The node signer could not compute the shared secret.
+    Ecdh,
 }
 
 impl fmt::Display for OnionError {
@@ -128,6 +130,9 @@ impl fmt::Display for OnionError {
                     f,
                     "hop payloads need {needed} bytes but the packet has {available}"
                 )
+            }
+            OnionError::Ecdh => {
+                f.write_str("node signer could not compute the onion shared secret")
             }
             OnionError::InvalidBlindingFactor => {
                 f.write_str("blinding factor is not a valid scalar")
@@ -404,14 +409,12 @@ impl OpenedLayer {
 /// Checks the HMAC and decrypts `buf` in place; the layer's payload and the
 /// next HMAC are then readable at the front.
 fn open_layer(
-    node_secret: &SecretKey,
-    ephemeral: &PublicKey,
+    shared_secret: SharedSecret,
     buf: &mut [u8],
     packet_hmac: &[u8; 32],
     associated_data: &[u8],
     allow_short_lengths: bool,
 ) -> Result<OpenedLayer, OnionError> {
-    let shared_secret = SharedSecret::new(ephemeral, node_secret);
     let mu = generate_key(key_type::MU, &shared_secret.0);
     // BOLT 4 "Packet Forwarding": "if the computed HMAC and the packet's
     // HMAC differ: MUST abort processing" (compared in constant time).
@@ -497,6 +500,50 @@ pub fn peel_payment_onion<C: Verification>(
     payment_hash: &[u8; 32],
     update_add_blinded: bool,
 ) -> Result<PeeledOnion, OnionError> {
+    peel_payment_onion_with_ecdh(
+        secp,
+        |ephemeral| Some(SharedSecret::new(ephemeral, node_secret)),
+        packet,
+        payment_hash,
+        update_add_blinded,
+    )
+}
+
+/// Like [`peel_payment_onion`] with the node key held by a
+/// [`NodeSigner`](crate::sign::NodeSigner): the shared secret is its
+/// `ecdh(Recipient::Node, ephemeral, tweak)`. Inside a blinded route, pass
+/// the tweak [`blinded_node_tweak`](super::blinded_node_tweak) gives.
+pub fn peel_payment_onion_with_signer<C: Verification>(
+    secp: &Secp256k1<C>,
+    signer: &dyn crate::sign::NodeSigner,
+    tweak: Option<&bitcoin::secp256k1::Scalar>,
+    packet: &OnionPacket,
+    payment_hash: &[u8; 32],
+    update_add_blinded: bool,
+) -> Result<PeeledOnion, OnionError> {
+    peel_payment_onion_with_ecdh(
+        secp,
+        |ephemeral| {
+            signer
+                .ecdh(crate::sign::Recipient::Node, ephemeral, tweak)
+                .ok()
+                .map(SharedSecret)
+        },
+        packet,
+        payment_hash,
+        update_add_blinded,
+    )
+}
+
+/// Peels one layer of a payment onion, the shared secret with the packet's
+/// ephemeral key coming from `ecdh` (`None`: [`OnionError::Ecdh`]).
+pub fn peel_payment_onion_with_ecdh<C: Verification>(
+    secp: &Secp256k1<C>,
+    ecdh: impl FnOnce(&PublicKey) -> Option<SharedSecret>,
+    packet: &OnionPacket,
+    payment_hash: &[u8; 32],
+    update_add_blinded: bool,
+) -> Result<PeeledOnion, OnionError> {
     // BOLT 4: "upon receiving a higher version packet than it implements:
     // MUST report a route failure".
     if packet.version != ONION_VERSION {
@@ -506,10 +553,10 @@ pub fn peel_payment_onion<C: Verification>(
     // MUST abort processing the packet".
     let ephemeral =
         PublicKey::from_slice(&packet.public_key).map_err(|_| OnionError::InvalidEphemeralKey)?;
+    let shared_secret = ecdh(&ephemeral).ok_or(OnionError::Ecdh)?;
     let mut hop_data = packet.hop_data;
     let layer = open_layer(
-        node_secret,
-        &ephemeral,
+        shared_secret,
         &mut hop_data,
         &packet.hmac,
         payment_hash,
@@ -573,8 +620,7 @@ pub fn peel_payment_onion_raw<C: Verification>(
         PublicKey::from_slice(&packet.public_key).map_err(|_| OnionError::InvalidEphemeralKey)?;
     let mut hop_data = packet.hop_data;
     let layer = open_layer(
-        node_secret,
-        &ephemeral,
+        SharedSecret::new(&ephemeral, node_secret),
         &mut hop_data,
         &packet.hmac,
         associated_data,
@@ -617,8 +663,7 @@ pub fn peel_var_onion<C: Verification>(
         PublicKey::from_slice(&packet.public_key).map_err(|_| OnionError::InvalidEphemeralKey)?;
     let mut hop_payloads = packet.hop_payloads.clone();
     let layer = open_layer(
-        node_secret,
-        &ephemeral,
+        SharedSecret::new(&ephemeral, node_secret),
         &mut hop_payloads,
         &packet.hmac,
         &[],
