@@ -12,6 +12,7 @@
 //!   and the handler traits.
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
+//! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 //! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
 //! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
 
@@ -39,6 +40,7 @@ pub mod events;
 pub mod fuzz;
 pub mod logger;
 pub mod msgs;
+pub mod payment;
 pub mod sign;
 pub mod types;
 
