@@ -124,6 +124,7 @@ macro_rules! impl_writable_msg {
         impl $name {
             /// Decodes the message from its payload (the bytes after the
             /// 2-byte type), keeping any trailing bytes.
+            #[inline]
             pub fn decode(payload: &[u8]) -> ::core::result::Result<Self, $crate::codec::DecodeError> {
                 let mut buf: &[u8] = payload;
                 $( let $field = <$fty as $crate::codec::Readable>::read(&mut buf)?; )*
@@ -176,6 +177,7 @@ macro_rules! impl_writable_msg {
             /// Decodes the message from its payload (the bytes after the
             /// 2-byte type), extension TLV stream included.
             #[allow(unused_variables, unused_mut, clippy::match_single_binding)]
+            #[inline]
             pub fn decode(payload: &[u8]) -> ::core::result::Result<Self, $crate::codec::DecodeError> {
                 let mut buf: &[u8] = payload;
                 $( let $field = <$fty as $crate::codec::Readable>::read(&mut buf)?; )*

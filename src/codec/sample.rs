@@ -7,7 +7,9 @@
 //! check `read(encode(m)) == m` for every message type from one seed.
 
 use super::{BigSize, Tu16, Tu32, Tu64, WithU16Len};
-use crate::types::{ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, Point, ShortChannelId};
+use crate::types::{
+    ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, Point, ShortChannelId, WireSignature,
+};
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::ecdsa;
@@ -174,5 +176,11 @@ impl Sample for ScriptBuf {
     fn sample(g: &mut SampleRng) -> Self {
         let len = g.below(40) as usize;
         ScriptBuf::from_bytes(g.bytes(len))
+    }
+}
+
+impl Sample for WireSignature {
+    fn sample(g: &mut SampleRng) -> Self {
+        WireSignature::from(ecdsa::Signature::sample(g))
     }
 }

@@ -4,10 +4,9 @@
 use super::features::ChannelTypeFeatures;
 use super::onion::OnionPacket;
 use crate::codec::{read_array, DecodeError, TlvValue, WithU16Len, Writeable};
-use crate::types::{ChannelId, PaymentHash, PaymentPreimage, Point, ShortChannelId};
+use crate::types::{ChannelId, PaymentHash, PaymentPreimage, Point, ShortChannelId, WireSignature};
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::hashes::Hash;
-use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Txid};
 use std::io::{self, Write};
 
@@ -113,7 +112,7 @@ crate::impl_writable_msg! {
         /// The funding output index.
         pub funding_output_index: u16,
         /// Signature of the acceptor's first commitment.
-        pub signature: Signature,
+        pub signature: WireSignature,
     }
     tlvs {}
 }
@@ -125,7 +124,7 @@ crate::impl_writable_msg! {
         /// The real channel id.
         pub channel_id: ChannelId,
         /// Signature of the funder's first commitment.
-        pub signature: Signature,
+        pub signature: WireSignature,
     }
     tlvs {}
 }
@@ -208,7 +207,7 @@ crate::impl_writable_msg! {
         /// The proposed fee.
         pub fee_satoshis: u64,
         /// Signature of the closing transaction with that fee.
-        pub signature: Signature,
+        pub signature: WireSignature,
     }
     tlvs {
         /// The range of fees the sender would accept.
@@ -365,9 +364,9 @@ crate::impl_writable_msg! {
         /// The channel.
         pub channel_id: ChannelId,
         /// Signature of the commitment transaction.
-        pub signature: Signature,
+        pub signature: WireSignature,
         /// One signature per HTLC transaction, in output order.
-        pub htlc_signatures: Vec<Signature>,
+        pub htlc_signatures: Vec<WireSignature>,
     }
     tlvs {
         /// With pending splices: which funding transaction this commitment spends.
@@ -446,11 +445,11 @@ macro_rules! simple_close_msg {
             }
             tlvs {
                 /// Signature of the version with only the closer's output.
-                (1, closer_output_only: Signature, option),
+                (1, closer_output_only: WireSignature, option),
                 /// Signature of the version with only the closee's output.
-                (2, closee_output_only: Signature, option),
+                (2, closee_output_only: WireSignature, option),
                 /// Signature of the version with both outputs.
-                (3, closer_and_closee_outputs: Signature, option),
+                (3, closer_and_closee_outputs: WireSignature, option),
             }
         }
     };

@@ -277,6 +277,19 @@ impl<T: FeatureContext> Features<T> {
         }
         self
     }
+    /// Writes the big-endian wire bytes without allocating for short vectors.
+    fn write_be<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let mut buf = [0u8; 64];
+        if self.flags.len() <= buf.len() {
+            let n = self.flags.len();
+            for (dst, src) in buf[..n].iter_mut().zip(self.flags.iter().rev()) {
+                *dst = *src;
+            }
+            w.write_all(&buf[..n])
+        } else {
+            w.write_all(&self.to_be_bytes())
+        }
+    }
     /// The number of bytes on the wire (without the length prefix).
     pub fn byte_len(&self) -> usize {
         self.flags.len()
@@ -327,7 +340,11 @@ impl<T: FeatureContext> Readable for Features<T> {
 }
 impl<T: FeatureContext> Writeable for Features<T> {
     fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        crate::codec::write_u16_prefixed(w, &self.to_be_bytes())
+        let len = u16::try_from(self.flags.len()).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "features over 65535 bytes")
+        })?;
+        len.write(w)?;
+        self.write_be(w)
     }
     fn size_hint(&self) -> usize {
         2 + self.flags.len()
@@ -339,7 +356,7 @@ impl<T: FeatureContext> TlvValue for Features<T> {
         self.flags.len()
     }
     fn write_value<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        w.write_all(&self.to_be_bytes())
+        self.write_be(w)
     }
     fn read_value(bytes: &[u8]) -> Result<Self, DecodeError> {
         Ok(Features::from_be_bytes(bytes.to_vec()))

@@ -3,10 +3,9 @@
 use super::address::NodeAddresses;
 use super::features::{ChannelFeatures, NodeFeatures};
 use crate::codec::{read_array, BigSize, DecodeError, Readable, TlvValue, Writeable};
-use crate::types::{ChannelId, Point, ShortChannelId};
+use crate::types::{ChannelId, Point, ShortChannelId, WireSignature};
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::hashes::{sha256d, Hash};
-use bitcoin::secp256k1::ecdsa::Signature;
 use std::io::{self, Read, Write};
 
 crate::impl_writable_msg! {
@@ -19,9 +18,9 @@ crate::impl_writable_msg! {
         /// Its short id.
         pub short_channel_id: ShortChannelId,
         /// Signature with the sender's node key.
-        pub node_signature: Signature,
+        pub node_signature: WireSignature,
         /// Signature with the sender's funding key.
-        pub bitcoin_signature: Signature,
+        pub bitcoin_signature: WireSignature,
     }
     tlvs {}
 }
@@ -32,13 +31,13 @@ crate::impl_writable_msg! {
     /// between two nodes.
     pub struct ChannelAnnouncement = 256 {
         /// `node_id_1`'s signature.
-        pub node_signature_1: Signature,
+        pub node_signature_1: WireSignature,
         /// `node_id_2`'s signature.
-        pub node_signature_2: Signature,
+        pub node_signature_2: WireSignature,
         /// `bitcoin_key_1`'s signature.
-        pub bitcoin_signature_1: Signature,
+        pub bitcoin_signature_1: WireSignature,
         /// `bitcoin_key_2`'s signature.
-        pub bitcoin_signature_2: Signature,
+        pub bitcoin_signature_2: WireSignature,
         /// Channel features.
         pub features: ChannelFeatures,
         /// The chain.
@@ -62,7 +61,7 @@ crate::impl_writable_msg! {
     /// `node_announcement` (type 257): a node's features, alias and addresses.
     pub struct NodeAnnouncement = 257 {
         /// Signature by `node_id`.
-        pub signature: Signature,
+        pub signature: WireSignature,
         /// Node features.
         pub features: NodeFeatures,
         /// Newer announcements replace older ones.
@@ -84,7 +83,7 @@ crate::impl_writable_msg! {
     /// `channel_update` (type 258): one direction's forwarding policy.
     pub struct ChannelUpdate = 258 {
         /// Signature by the originating node.
-        pub signature: Signature,
+        pub signature: WireSignature,
         /// The chain.
         pub chain_hash: ChainHash,
         /// The channel.

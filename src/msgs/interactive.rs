@@ -3,10 +3,9 @@
 
 use super::features::ChannelTypeFeatures;
 use crate::codec::{DecodeError, Readable, TlvValue, WithU16Len, Writeable};
-use crate::types::{ChannelId, Point};
+use crate::types::{ChannelId, Point, WireSignature};
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::consensus::{Decodable, Encodable};
-use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::{ScriptBuf, Transaction, Txid, Witness};
 use std::io::{self, Read, Write};
 
@@ -170,7 +169,7 @@ crate::impl_writable_msg! {
     }
     tlvs {
         /// For a splice: the signature spending the shared funding input.
-        (0, shared_input_signature: Signature, option),
+        (0, shared_input_signature: WireSignature, option),
     }
 }
 

@@ -101,12 +101,17 @@ macro_rules! messages {
             }
         }
 
-        /// Decodes a known message type; `None` for a type we do not know.
-        fn decode_known(type_id: u16, payload: &[u8]) -> Option<Result<Message, DecodeError>> {
-            Some(match type_id {
-                $( t if t == <$ty as Type>::TYPE => <$ty>::decode(payload).map(Message::$variant), )*
-                _ => return None,
-            })
+        /// Decodes one frame's payload by its type (see [`read_message_with_custom`]).
+        #[inline]
+        fn decode_frame(type_id: u16, payload: &[u8], is_custom: &dyn Fn(u16) -> bool) -> Result<Message, DecodeError> {
+            if is_custom(type_id) {
+                return Ok(Message::Unknown { type_id, payload: payload.to_vec() });
+            }
+            match type_id {
+                $( t if t == <$ty as Type>::TYPE => Ok(Message::$variant(<$ty>::decode(payload)?)), )*
+                t if t % 2 == 1 => Ok(Message::Unknown { type_id, payload: payload.to_vec() }),
+                t => Err(DecodeError::UnknownRequiredMessage(t)),
+            }
         }
 
         $(
@@ -220,19 +225,5 @@ pub fn read_message_with_custom(
         return Err(DecodeError::ShortRead);
     }
     let type_id = u16::from_be_bytes([frame[0], frame[1]]);
-    let payload = &frame[2..];
-    if is_custom(type_id) {
-        return Ok(Message::Unknown {
-            type_id,
-            payload: payload.to_vec(),
-        });
-    }
-    match decode_known(type_id, payload) {
-        Some(r) => r,
-        None if type_id % 2 == 1 => Ok(Message::Unknown {
-            type_id,
-            payload: payload.to_vec(),
-        }),
-        None => Err(DecodeError::UnknownRequiredMessage(type_id)),
-    }
+    decode_frame(type_id, &frame[2..], is_custom)
 }
