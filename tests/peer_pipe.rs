@@ -343,4 +343,62 @@ fn peer_broadcast_node_announcement_is_signed_and_sent() {
     );
     pump(&a, &b, &da, &db);
     assert!(b.h.saw("route:node_announcement"));
+    assert_signed_by(&b.h.received_nodes.lock().unwrap()[0], &a.id);
+}
+
+/// BOLT 7: the signature covers the double-SHA256 of the rest of the message.
+fn assert_signed_by(n: &NodeAnnouncement, id: &lnkit::bitcoin::secp256k1::PublicKey) {
+    let secp = lnkit::bitcoin::secp256k1::Secp256k1::verification_only();
+    let m = lnkit::bitcoin::secp256k1::Message::from_digest(n.signed_hash());
+    secp.verify_ecdsa(&m, &n.signature.to_signature().unwrap(), id)
+        .expect("valid signature");
+    assert_eq!(n.node_id, lnkit::types::Point::from(*id));
+}
+
+#[test]
+fn peer_manager_with_node_signer_interoperates() {
+    use lnkit::peer::{IgnoringMessageHandler, MessageHandler, PeerManager};
+    use lnkit::sign::{KeysManager, NodeSigner, Recipient};
+    use std::sync::Arc;
+    let keys = Arc::new(KeysManager::new(&[9; 32], 1, 2));
+    let handlers = MessageHandler {
+        chan_handler: Arc::new(lnkit::peer::ErroringMessageHandler::new()),
+        route_handler: Arc::new(IgnoringMessageHandler),
+        onion_message_handler: Arc::new(IgnoringMessageHandler),
+        custom_message_handler: Arc::new(IgnoringMessageHandler),
+    };
+    let pm: PeerManager<PipeDescriptor> = PeerManager::with_signer(
+        handlers,
+        keys.clone(),
+        keys.clone(),
+        Arc::new(lnkit::logger::NullLogger),
+        PeerManagerConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(pm.node_id(), keys.node_id(Recipient::Node).unwrap());
+    let b = node(21);
+    // The signer-backed manager dials b; b answers; both finish init.
+    let da = PipeDescriptor::new(next_id());
+    let db = PipeDescriptor::new(next_id());
+    let act1 = pm.new_outbound_connection(b.id, da.clone(), None).unwrap();
+    b.pm.new_inbound_connection(db.clone(), None).unwrap();
+    let (mut dda, mut ddb) = (da.clone(), db.clone());
+    b.pm.read_event(&mut ddb, &act1).unwrap();
+    for _ in 0..4 {
+        let x = db.take();
+        if !x.is_empty() {
+            pm.read_event(&mut dda, &x).unwrap();
+        }
+        let y = da.take();
+        if !y.is_empty() {
+            b.pm.read_event(&mut ddb, &y).unwrap();
+        }
+    }
+    assert_eq!(pm.list_peers().len(), 1);
+    assert_eq!(b.pm.list_peers()[0].counterparty_node_id, pm.node_id());
+    // Our node_announcement is signed by the signer.
+    pm.broadcast_node_announcement([0; 3], [0; 32], vec![]);
+    b.pm.read_event(&mut ddb, &da.take()).unwrap();
+    assert!(b.h.saw("route:node_announcement"));
+    assert_signed_by(&b.h.received_nodes.lock().unwrap()[0], &pm.node_id());
 }

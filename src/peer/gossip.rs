@@ -169,15 +169,9 @@ impl<D: SocketDescriptor> PeerManager<D> {
             .or(&h.route_handler.provided_node_features())
             .or(&h.onion_message_handler.provided_node_features())
             .or(&h.custom_message_handler.provided_node_features());
-        let placeholder = match self.node_key.sign_gossip_hash(&[1u8; 32]) {
-            Ok(s) => s,
-            Err(()) => {
-                log_warn!(self.logger, "node key refused to sign; not announcing");
-                return;
-            }
-        };
         let mut msg = NodeAnnouncement {
-            signature: placeholder,
+            // Replaced by the real signature below; the signed part excludes it.
+            signature: crate::types::WireSignature([0; 64]),
             features,
             timestamp,
             node_id: Point::from(self.our_node_id),
@@ -187,7 +181,7 @@ impl<D: SocketDescriptor> PeerManager<D> {
             excess_data: Vec::new(),
         };
         match self.node_key.sign_gossip_hash(&msg.signed_hash()) {
-            Ok(sig) => msg.signature = sig,
+            Ok(sig) => msg.signature = sig.into(),
             Err(()) => {
                 log_warn!(self.logger, "node key refused to sign; not announcing");
                 return;

@@ -196,6 +196,21 @@ impl<D: SocketDescriptor> PeerManager<D> {
         )
     }
 
+    /// A manager whose node key lives in a [`NodeSigner`](crate::sign::NodeSigner)
+    /// (ECDH and gossip signatures go through it) and whose ephemeral keys
+    /// come from an [`EntropySource`](crate::sign::EntropySource).
+    pub fn with_signer(
+        handlers: MessageHandler,
+        signer: Arc<dyn crate::sign::NodeSigner>,
+        entropy: Arc<dyn crate::sign::EntropySource>,
+        logger: Arc<dyn Logger>,
+        config: PeerManagerConfig,
+    ) -> Result<Self, crate::sign::SignError> {
+        let key = Arc::new(super::keys::SignerNodeKey::new(signer)?);
+        let entropy = Arc::new(super::keys::SignerEntropy(entropy));
+        Ok(Self::with_config(handlers, key, entropy, logger, config))
+    }
+
     /// A manager with explicit limits.
     pub fn with_config(
         handlers: MessageHandler,

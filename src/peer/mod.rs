@@ -18,5 +18,7 @@ pub mod pipe;
 
 pub use descriptor::{PeerHandleError, SocketDescriptor};
 pub use handlers::{ErroringMessageHandler, IgnoringMessageHandler};
-pub use keys::{InMemoryNodeKey, OsEntropy, PeerEntropy, PeerNodeKey};
+pub use keys::{
+    InMemoryNodeKey, OsEntropy, PeerEntropy, PeerNodeKey, SignerEntropy, SignerNodeKey,
+};
 pub use manager::{MessageHandler, PeerDetails, PeerManager, PeerManagerConfig, PeerObserver};

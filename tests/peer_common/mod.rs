@@ -37,6 +37,7 @@ pub struct Recorder {
     pub custom_count: AtomicU64,
     pub graph: Mutex<Vec<GraphEntry>>,
     pub nodes: Mutex<Vec<NodeAnnouncement>>,
+    pub received_nodes: Mutex<Vec<NodeAnnouncement>>,
     pub refuse_peers: std::sync::atomic::AtomicBool,
 }
 
@@ -129,9 +130,10 @@ impl RoutingMessageHandler for Recorder {
     fn handle_node_announcement(
         &self,
         _: Option<PublicKey>,
-        _: &NodeAnnouncement,
+        _m: &NodeAnnouncement,
     ) -> Result<bool, LightningError> {
         self.note("route", "node_announcement");
+        self.received_nodes.lock().unwrap().push(_m.clone());
         Ok(self.relay_gossip.load(Ordering::SeqCst))
     }
     fn handle_channel_announcement(
