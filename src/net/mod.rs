@@ -294,8 +294,12 @@ pub fn listen(pm: Arc<TcpPeerManager>, addr: impl ToSocketAddrs) -> io::Result<L
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
-                if let Ok(stream) = stream {
-                    let _ = setup_inbound(pm.clone(), stream);
+                match stream {
+                    Ok(stream) => {
+                        let _ = setup_inbound(pm.clone(), stream);
+                    }
+                    // Out of descriptors or similar: back off instead of spinning.
+                    Err(_) => thread::sleep(Duration::from_millis(50)),
                 }
             }
         })?;
