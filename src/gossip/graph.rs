@@ -19,7 +19,8 @@ use crate::types::ShortChannelId;
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::secp256k1::ecdsa::Signature;
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use super::route_index::RouteIndex;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// BOLT 7: "if a channel's latest `channel_update`s `timestamp` is older than
 /// two weeks (1209600 seconds): MAY prune the channel."
@@ -204,6 +205,7 @@ pub(crate) struct GraphData {
     pub(crate) channel_index: HashMap<u64, u32>,
     pub(crate) removed_channels: HashMap<u64, u64>,
     pub(crate) node_count: usize,
+    pub(crate) route_index: Mutex<Option<Arc<RouteIndex>>>,
 }
 
 impl GraphData {
@@ -274,6 +276,7 @@ impl GraphData {
             }
         };
         self.channel_index.insert(scid.0, idx);
+        self.invalidate_route_index();
         for n in [n1, n2] {
             if let Some(node) = self.nodes[n as usize].as_mut() {
                 node.channels.push(idx);
@@ -287,6 +290,7 @@ impl GraphData {
         let idx = self.channel_index.remove(&scid)?;
         let info = self.channels[idx as usize].take()?;
         self.free_channels.push(idx);
+        self.invalidate_route_index();
         for n in [info.node_one, info.node_two] {
             let now_empty = match self.nodes[n as usize].as_mut() {
                 Some(node) => {
@@ -310,9 +314,25 @@ impl GraphData {
         Some(info)
     }
 
-    pub(crate) fn channel_mut(&mut self, scid: u64) -> Option<&mut ChannelInfo> {
-        let idx = *self.channel_index.get(&scid)?;
-        self.channels[idx as usize].as_mut()
+    /// Stores a direction's policy if it is newer than the stored one
+    /// (BOLT 7 `bolt7-update-timestamp`), keeping the route index in step.
+    pub(crate) fn set_policy(
+        &mut self,
+        scid: ShortChannelId,
+        direction: u8,
+        policy: ChannelPolicy,
+    ) -> Result<(), GraphError> {
+        let idx = self.channel_idx(scid.0).ok_or(GraphError::UnknownChannel(scid))?;
+        let dir = (direction & 1) as usize;
+        let chan = self.channels[idx as usize].as_mut().ok_or(GraphError::UnknownChannel(scid))?;
+        if let Some(old) = &chan.policies[dir] {
+            if old.last_update >= policy.last_update {
+                return Err(GraphError::OutdatedUpdate);
+            }
+        }
+        chan.policies[dir] = Some(policy);
+        self.patch_route_index(idx, dir);
+        Ok(())
     }
 }
 
@@ -380,17 +400,7 @@ impl NetworkGraph {
     /// Sets one direction's policy through the trusted path. BOLT 7
     /// timestamp ordering still applies (`bolt7-update-timestamp`).
     pub fn update_channel_unchecked(&self, update: &UnsignedPolicy) -> Result<(), GraphError> {
-        let mut data = self.write();
-        let chan = data
-            .channel_mut(update.short_channel_id.0)
-            .ok_or(GraphError::UnknownChannel(update.short_channel_id))?;
-        let slot = &mut chan.policies[(update.direction & 1) as usize];
-        if let Some(old) = slot {
-            if old.last_update >= update.timestamp {
-                return Err(GraphError::OutdatedUpdate);
-            }
-        }
-        *slot = Some(ChannelPolicy {
+        let policy = ChannelPolicy {
             last_update: update.timestamp,
             enabled: update.enabled,
             message_flags: 1,
@@ -400,8 +410,8 @@ impl NetworkGraph {
             fee_base_msat: update.fee_base_msat,
             fee_proportional_millionths: update.fee_proportional_millionths,
             proof: None,
-        });
-        Ok(())
+        };
+        self.write().set_policy(update.short_channel_id, update.direction, policy)
     }
 
     /// Sets a node's announcement through the trusted path. The node must
@@ -460,6 +470,13 @@ impl NetworkGraph {
     /// Whether `scid` was closed on chain recently (gossip for it is ignored).
     pub fn is_recently_closed(&self, scid: ShortChannelId) -> bool {
         self.read_only().data.removed_channels.contains_key(&scid.0)
+    }
+
+    /// Builds the router's edge index now rather than on the first route
+    /// (it is rebuilt after channels are added or removed). Returns its size
+    /// in bytes.
+    pub fn prepare_routing(&self) -> usize {
+        self.read_only().data.route_index().heap_bytes()
     }
 
     /// Releases spare capacity in the graph's tables (after a bulk load).

@@ -7,6 +7,7 @@
 
 pub(crate) mod graph;
 mod graph_ser;
+pub(crate) mod route_index;
 pub mod fuzz;
 
 pub use graph::{

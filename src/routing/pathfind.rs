@@ -11,15 +11,18 @@
 //! itself no fee and asks no CLTV delta on its own channel.
 
 use crate::gossip::graph::GraphData;
+use crate::gossip::route_index::{InEdge, RouteIndex, EDGE_DIR_1, EDGE_USABLE};
+use std::sync::Arc;
 use crate::gossip::{feature_set, NetworkGraph, NodeId};
 use crate::logger::Logger;
 use crate::routing::route::{
     FirstHop, Path, Route, RouteError, RouteHop, RouteParameters, BASIC_MPP_FEATURE_BIT,
     MAX_PATH_HOPS,
 };
-use crate::routing::scoring::{effective_capacity, CandidateHop, ChannelUsage, ScoreLookUp};
+use crate::routing::scoring::{CandidateHop, ChannelUsage, ScoreLookUp};
 use crate::types::ShortChannelId;
 use crate::{log_debug, log_trace};
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -81,6 +84,7 @@ const EXTRA: u32 = 1 << 31;
 
 struct Ctx<'a> {
     data: &'a GraphData,
+    index: Arc<RouteIndex>,
     payer: u32,
     payee: u32,
     /// Nodes beyond the graph's slab (hint or first-hop nodes), by id.
@@ -89,43 +93,40 @@ struct Ctx<'a> {
     extra_in: IntMap<u32, Vec<u32>>,
     skip_payer_graph_channels: bool,
     failed: HashSet<u64>,
-    saturation_shift: u32,
+    saturation_shift: Cell<u32>,
     max_cltv: u32,
     final_cltv: u32,
     scorer: &'a dyn ScoreLookUp,
     tie_seed: u64,
 }
 
+/// A node's search label, kept together so a relaxation touches one cache line.
+#[derive(Clone, Copy)]
+struct Label {
+    cost: u64,
+    amount: u64,
+    fees: u64,
+    cltv: u32,
+    next: u32,
+    hops: u8,
+    done: bool,
+}
+
+const UNSEEN: Label =
+    Label { cost: u64::MAX, amount: 0, fees: 0, cltv: 0, next: u32::MAX, hops: 0, done: false };
+
 struct Scratch {
-    cost: Vec<u64>,
-    amount: Vec<u64>,
-    fees: Vec<u64>,
-    cltv: Vec<u32>,
-    hops: Vec<u8>,
-    next: Vec<u32>,
-    done: Vec<bool>,
+    l: Vec<Label>,
     touched: Vec<u32>,
 }
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Scratch {
-            cost: vec![u64::MAX; n],
-            amount: vec![0; n],
-            fees: vec![0; n],
-            cltv: vec![0; n],
-            hops: vec![0; n],
-            next: vec![u32::MAX; n],
-            done: vec![false; n],
-            touched: Vec::new(),
-        }
+        Scratch { l: vec![UNSEEN; n], touched: Vec::new() }
     }
     fn reset(&mut self) {
         for &i in &self.touched {
-            let i = i as usize;
-            self.cost[i] = u64::MAX;
-            self.next[i] = u32::MAX;
-            self.done[i] = false;
+            self.l[i as usize] = UNSEEN;
         }
         self.touched.clear();
     }
@@ -133,53 +134,68 @@ impl Scratch {
 
 impl<'a> Ctx<'a> {
     fn node_id(&self, idx: u32) -> &NodeId {
-        let n = self.data.nodes.len();
+        let n = self.index.ids.len();
         if (idx as usize) < n {
-            &self.data.node(idx).node_id
+            &self.index.ids[idx as usize]
         } else {
             &self.virtual_ids[idx as usize - n]
         }
     }
 
-    /// The graph channel `idx` used from the end that is not `target`.
+    /// The edge at `pos` in the route index, leading into `target`.
     #[inline]
-    fn graph_edge(&self, chan_idx: u32, target: u32) -> Option<Edge> {
-        let c = self.data.channel(chan_idx);
-        let (source, dir) = if c.node_two == target { (c.node_one, 0u8) } else { (c.node_two, 1u8) };
-        let p = c.policies[dir as usize].as_ref()?;
-        if !p.enabled {
-            return None;
-        }
-        let cap = effective_capacity(c.capacity_sats, Some(p.htlc_maximum_msat)).unwrap_or(0);
-        let liquidity = match c.capacity_sats {
-            Some(sats) => {
-                let cap_msat = sats.saturating_mul(1000);
-                p.htlc_maximum_msat.min(cap_msat.checked_shr(self.saturation_shift).unwrap_or(0))
-            }
-            None => p.htlc_maximum_msat,
+    fn graph_edge(&self, ie: &InEdge, target: u32) -> Edge {
+        let (liquidity, capacity) = if ie.capacity_msat == u64::MAX {
+            (ie.htlc_max, ie.htlc_max)
+        } else {
+            let sat = ie.capacity_msat.checked_shr(self.saturation_shift.get()).unwrap_or(0);
+            (ie.htlc_max.min(sat), ie.capacity_msat)
         };
-        Some(Edge {
-            source,
+        Edge {
+            source: ie.source,
             target,
-            scid: c.short_channel_id.0,
-            key: c.short_channel_id.0 << 1 | dir as u64,
-            fee_base: p.fee_base_msat,
-            fee_ppm: p.fee_proportional_millionths,
-            cltv: p.cltv_expiry_delta,
-            htlc_min: p.htlc_minimum_msat,
+            scid: ie.scid,
+            key: ie.scid << 1 | (ie.flags & EDGE_DIR_1 != 0) as u64,
+            fee_base: ie.fee_base,
+            fee_ppm: ie.fee_ppm,
+            cltv: ie.cltv,
+            htlc_min: ie.htlc_min,
             liquidity,
-            capacity: cap,
+            capacity,
             scored: true,
             public: true,
-        })
+        }
     }
 
-    fn edge_by_ref(&self, r: u32, target: u32) -> Option<Edge> {
+    fn edge_by_ref(&self, r: u32) -> Option<Edge> {
         if r & EXTRA != 0 {
-            self.extra_edges.get((r & !EXTRA) as usize).copied()
-        } else {
-            self.graph_edge(r >> 1, target)
+            return self.extra_edges.get((r & !EXTRA) as usize).copied();
         }
+        let ie = self.index.edges.get(r as usize)?;
+        // The target is the node whose run contains `r`.
+        let target = self.index.offsets.partition_point(|&o| o <= r) - 1;
+        Some(self.graph_edge(ie, target as u32))
+    }
+
+    /// Whether some edge into the payee could carry `amount` at all (a
+    /// cheap test that saves a whole search for amounts needing MPP).
+    fn payee_can_receive(&self, amount: u64) -> bool {
+        let v = self.payee;
+        let mut best = 0u64;
+        if (v as usize) < self.index.ids.len() {
+            let (lo, hi) = (self.index.offsets[v as usize], self.index.offsets[v as usize + 1]);
+            for ie in &self.index.edges[lo as usize..hi as usize] {
+                if ie.flags & EDGE_USABLE != 0 {
+                    best = best.max(self.graph_edge(ie, v).liquidity);
+                }
+            }
+        }
+        if let Some(list) = self.extra_in.get(&v) {
+            for &ei in list {
+                best = best.max(self.extra_edges[ei as usize].liquidity);
+            }
+        }
+        best >= amount
     }
 
     /// One backward Dijkstra for `amount`; returns the edges payer → payee.
@@ -193,36 +209,37 @@ impl<'a> Ctx<'a> {
         s.reset();
         let mut heap: BinaryHeap<Reverse<(u64, u32, u32)>> = BinaryHeap::new();
         let t = self.payee as usize;
-        s.cost[t] = 0;
-        s.amount[t] = amount;
-        s.fees[t] = 0;
-        s.cltv[t] = self.final_cltv;
-        s.hops[t] = 0;
+        s.l[t].cost = 0;
+        s.l[t].amount = amount;
+        s.l[t].fees = 0;
+        s.l[t].cltv = self.final_cltv;
+        s.l[t].hops = 0;
         s.touched.push(self.payee);
         heap.push(Reverse((0, 0, self.payee)));
         let n_graph = self.data.nodes.len() as u32;
         while let Some(Reverse((cost, _, v))) = heap.pop() {
             let vi = v as usize;
-            if s.done[vi] || cost > s.cost[vi] {
+            if s.l[vi].done || cost > s.l[vi].cost {
                 continue;
             }
-            s.done[vi] = true;
+            s.l[vi].done = true;
             if v == self.payer {
                 return Some(self.collect(s));
             }
-            if s.hops[vi] as usize >= MAX_PATH_HOPS {
+            if s.l[vi].hops as usize >= MAX_PATH_HOPS {
                 continue;
             }
             if v < n_graph {
-                let node = self.data.node(v);
-                for &ci in &node.channels {
-                    if let Some(e) = self.graph_edge(ci, v) {
-                        if self.skip_payer_graph_channels && e.source == self.payer {
-                            continue;
-                        }
-                        let dir = (e.key & 1) as u32;
-                        self.relax(s, &mut heap, &e, ci << 1 | dir, fee_limit, used);
+                let (lo, hi) = (self.index.offsets[vi], self.index.offsets[vi + 1]);
+                for pos in lo..hi {
+                    let ie = &self.index.edges[pos as usize];
+                    if ie.flags & EDGE_USABLE == 0
+                        || (self.skip_payer_graph_channels && ie.source == self.payer)
+                    {
+                        continue;
                     }
+                    let e = self.graph_edge(ie, v);
+                    self.relax(s, &mut heap, &e, pos, fee_limit, used);
                 }
             }
             if let Some(list) = self.extra_in.get(&v) {
@@ -247,10 +264,10 @@ impl<'a> Ctx<'a> {
     ) {
         let u = e.source as usize;
         let v = e.target as usize;
-        if s.done[u] {
+        if s.l[u].done {
             return;
         }
-        let amt = s.amount[v];
+        let amt = s.l[v].amount;
         if amt < e.htlc_min {
             return;
         }
@@ -267,12 +284,17 @@ impl<'a> Ctx<'a> {
                 None => return,
             }
         };
-        let new_fees = s.fees[v] + fee;
+        let new_fees = s.l[v].fees + fee;
         if new_fees > fee_limit {
             return;
         }
-        let new_cltv = s.cltv[v] + cltv;
+        let new_cltv = s.l[v].cltv + cltv;
         if new_cltv > self.max_cltv {
+            return;
+        }
+        let base_cost = s.l[v].cost.saturating_add(fee);
+        if base_cost >= s.l[u].cost {
+            // Penalties are never negative: this cannot improve `u`.
             return;
         }
         let penalty = if e.scored {
@@ -288,17 +310,17 @@ impl<'a> Ctx<'a> {
         } else {
             0
         };
-        let new_cost = s.cost[v].saturating_add(fee).saturating_add(penalty);
-        if new_cost < s.cost[u] {
-            if s.cost[u] == u64::MAX {
+        let new_cost = base_cost.saturating_add(penalty);
+        if new_cost < s.l[u].cost {
+            if s.l[u].cost == u64::MAX {
                 s.touched.push(e.source);
             }
-            s.cost[u] = new_cost;
-            s.amount[u] = amt.saturating_add(fee);
-            s.fees[u] = new_fees;
-            s.cltv[u] = new_cltv;
-            s.hops[u] = s.hops[v] + 1;
-            s.next[u] = eref;
+            s.l[u].cost = new_cost;
+            s.l[u].amount = amt.saturating_add(fee);
+            s.l[u].fees = new_fees;
+            s.l[u].cltv = new_cltv;
+            s.l[u].hops = s.l[v].hops + 1;
+            s.l[u].next = eref;
             let tie = ((e.source as u64 ^ self.tie_seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
             heap.push(Reverse((new_cost, tie, e.source)));
         }
@@ -308,18 +330,7 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         let mut cur = self.payer;
         while cur != self.payee {
-            let r = s.next[cur as usize];
-            // Labels form a chain to the payee; find which end is the target.
-            let e = if r & EXTRA != 0 {
-                self.extra_edges[(r & !EXTRA) as usize]
-            } else {
-                let c = self.data.channel(r >> 1);
-                let target = if r & 1 == 0 { c.node_two } else { c.node_one };
-                match self.edge_by_ref(r, target) {
-                    Some(e) => e,
-                    None => break,
-                }
-            };
+            let Some(e) = self.edge_by_ref(s.l[cur as usize].next) else { break };
             out.push(e);
             cur = e.target;
             if out.len() > MAX_PATH_HOPS {
@@ -510,8 +521,9 @@ pub fn find_route(
     for (i, b) in random_seed.iter().enumerate().take(8) {
         tie_seed |= (*b as u64) << (8 * i);
     }
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         data,
+        index: data.route_index(),
         payer: payer_idx,
         payee: payee_idx,
         virtual_ids,
@@ -519,7 +531,7 @@ pub fn find_route(
         extra_in,
         skip_payer_graph_channels: first_hops.is_some(),
         failed: pp.previously_failed_channels.iter().map(|s| s.0).collect(),
-        saturation_shift: pp.max_channel_saturation_power_of_half as u32,
+        saturation_shift: Cell::new(pp.max_channel_saturation_power_of_half as u32),
         max_cltv: pp.max_total_cltv_expiry_delta,
         final_cltv: pp.final_cltv_expiry_delta,
         scorer,
@@ -527,14 +539,7 @@ pub fn find_route(
     };
     let fee_budget = params.max_total_routing_fee_msat.unwrap_or(u64::MAX);
     let mut scratch = Scratch::new(n_graph as usize + ctx.virtual_ids.len());
-    let mut result = route_with(&ctx, &mut scratch, params.final_value_msat, fee_budget, max_paths);
-    if result.is_err() && ctx.saturation_shift != 0 {
-        // Like a person would: if no route fits in a quarter of each
-        // channel, accept using more of it rather than failing.
-        log_trace!(logger, "no route within channel saturation limit; retrying with full capacity");
-        ctx.saturation_shift = 0;
-        result = route_with(&ctx, &mut scratch, params.final_value_msat, fee_budget, max_paths);
-    }
+    let result = route_with(&ctx, &mut scratch, params.final_value_msat, fee_budget, max_paths, logger);
     match &result {
         Ok(paths) => log_debug!(
             logger,
@@ -555,12 +560,32 @@ fn route_with(
     value: u64,
     fee_budget: u64,
     max_paths: u8,
+    logger: &dyn Logger,
 ) -> Result<Vec<Path>, RouteError> {
     let mut used: IntMap<u64, u64> = IntMap::default();
+    // Like a person would: if nothing fits in the saturation limit (a
+    // quarter of each channel by default), accept using more of a channel
+    // rather than failing.
+    let relax = |why: &str| {
+        if ctx.saturation_shift.get() != 0 {
+            log_trace!(logger, "{why}: relaxing the channel saturation limit");
+            ctx.saturation_shift.set(0);
+            true
+        } else {
+            false
+        }
+    };
     // First: the whole amount over one path (cheapest in base fees).
-    if let Some(edges) = ctx.search(s, value, fee_budget, &used) {
-        if let Some(path) = ctx.build_path(&edges, value) {
-            return Ok(vec![path]);
+    loop {
+        if !ctx.payee_can_receive(value) {
+            // No single path can deliver it: go straight to splitting.
+        } else if let Some(edges) = ctx.search(s, value, fee_budget, &used) {
+            if let Some(path) = ctx.build_path(&edges, value) {
+                return Ok(vec![path]);
+            }
+        }
+        if max_paths > 1 || !relax("no single path") {
+            break;
         }
     }
     if max_paths <= 1 {
@@ -584,6 +609,9 @@ fn route_with(
             (budget_left as u128 * share as u128 / remaining as u128) as u64
         };
         let Some(edges) = ctx.search(s, share, share_budget, &used) else {
+            if relax("no path for the next part") {
+                continue;
+            }
             return Err(if paths.is_empty() { RouteError::NoRoute } else { RouteError::InsufficientLiquidity });
         };
         let mut v = Ctx::max_value(&edges, &used).min(remaining).max(share);
