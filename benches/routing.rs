@@ -31,7 +31,11 @@ enum Json {
 impl Json {
     fn get(&self, k: &str) -> &Json {
         match self {
-            Json::Obj(v) => v.iter().find(|(n, _)| n == k).map(|(_, v)| v).unwrap_or(&Json::Null),
+            Json::Obj(v) => v
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v)
+                .unwrap_or(&Json::Null),
             _ => &Json::Null,
         }
     }
@@ -72,7 +76,9 @@ impl Parser<'_> {
                         self.i += 1;
                         break;
                     }
-                    let Json::Str(k) = self.value() else { panic!("object key") };
+                    let Json::Str(k) = self.value() else {
+                        panic!("object key")
+                    };
                     self.ws();
                     assert_eq!(self.b[self.i], b':');
                     self.i += 1;
@@ -137,7 +143,11 @@ impl Parser<'_> {
 }
 
 fn parse(line: &str) -> Json {
-    Parser { b: line.as_bytes(), i: 0 }.value()
+    Parser {
+        b: line.as_bytes(),
+        i: 0,
+    }
+    .value()
 }
 
 // ---- bench data -------------------------------------------------------------
@@ -229,7 +239,11 @@ fn load(graph_path: &str, query_path: &str) -> (Vec<(Point, Vec<u64>)>, Vec<Chan
 
 fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -300,8 +314,10 @@ fn main() {
         std::env::var("ROUTE_GRAPH").unwrap_or_else(|_| format!("{dir}/graph-12k.jsonl"));
     let query_path =
         std::env::var("ROUTE_QUERIES").unwrap_or_else(|_| format!("{dir}/route-queries.jsonl"));
-    let max_queries: usize =
-        std::env::var("ROUTE_MAX_QUERIES").ok().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+    let max_queries: usize = std::env::var("ROUTE_MAX_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(usize::MAX);
     let (nodes, chans, mut queries) = load(&graph_path, &query_path);
     queries.truncate(max_queries);
     let now = std::time::SystemTime::now()
@@ -314,8 +330,16 @@ fn main() {
     let graph = build(&nodes, &chans, now);
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let rss1 = rss_bytes();
-    report("graph_nodes", graph.read_only().node_count() as f64, "count");
-    report("graph_channels", graph.read_only().channel_count() as f64, "count");
+    report(
+        "graph_nodes",
+        graph.read_only().node_count() as f64,
+        "count",
+    );
+    report(
+        "graph_channels",
+        graph.read_only().channel_count() as f64,
+        "count",
+    );
     report("graph_load_ms", load_ms, "ms");
     report(
         "graph_rss_bytes_per_channel",
@@ -324,7 +348,11 @@ fn main() {
     );
     let index_bytes = graph.prepare_routing();
     let rss2 = rss_bytes();
-    report("graph_route_index_bytes_per_channel", index_bytes as f64 / chans.len().max(1) as f64, "bytes");
+    report(
+        "graph_route_index_bytes_per_channel",
+        index_bytes as f64 / chans.len().max(1) as f64,
+        "bytes",
+    );
     report(
         "graph_rss_bytes_per_channel_with_index",
         rss2.saturating_sub(rss0) as f64 / chans.len().max(1) as f64,
@@ -335,7 +363,10 @@ fn main() {
     let t = Instant::now();
     let reloaded = NetworkGraph::read(&mut &ser[..]).expect("reload");
     report("graph_reload_ms", t.elapsed().as_secs_f64() * 1e3, "ms");
-    assert_eq!(reloaded.read_only().channel_count(), graph.read_only().channel_count());
+    assert_eq!(
+        reloaded.read_only().channel_count(),
+        graph.read_only().channel_count()
+    );
     drop(reloaded);
     drop(ser);
 
@@ -348,14 +379,20 @@ fn main() {
         let mut times = Vec::with_capacity(queries.len());
         let (mut found, mut fees, mut paths, mut hops) = (0u64, 0u64, 0u64, 0u64);
         for q in &queries {
-            let pp = PaymentParameters::from_node_id(ids[q.dst], q.final_cltv).with_max_path_count(max_paths);
+            let pp = PaymentParameters::from_node_id(ids[q.dst], q.final_cltv)
+                .with_max_path_count(max_paths);
             let rp = RouteParameters::from_payment_params_and_value(pp, q.amount_msat);
             let t = Instant::now();
             let r = find_route(&ids[q.src], &rp, &graph, None, &NullLogger, &scorer, &seed);
             let ms = t.elapsed().as_secs_f64() * 1e3;
             times.push(ms);
             if verbose {
-                eprintln!("{mode} {} ms={ms:.2} amt={} {:?}", times.len() - 1, q.amount_msat, r.as_ref().map(|r| r.paths.len()));
+                eprintln!(
+                    "{mode} {} ms={ms:.2} amt={} {:?}",
+                    times.len() - 1,
+                    q.amount_msat,
+                    r.as_ref().map(|r| r.paths.len())
+                );
             }
             if let Ok(route) = r {
                 assert_eq!(route.get_total_amount(), q.amount_msat);
@@ -367,10 +404,30 @@ fn main() {
         }
         times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
         report(&format!("route_{mode}_found"), found as f64, "count");
-        report(&format!("route_{mode}_median_ms"), percentile(&times, 50.0), "ms");
-        report(&format!("route_{mode}_p99_ms"), percentile(&times, 99.0), "ms");
-        report(&format!("route_{mode}_avg_fee_msat"), fees as f64 / found.max(1) as f64, "msat");
-        report(&format!("route_{mode}_avg_paths"), paths as f64 / found.max(1) as f64, "paths");
-        report(&format!("route_{mode}_avg_hops_per_path"), hops as f64 / paths.max(1) as f64, "hops");
+        report(
+            &format!("route_{mode}_median_ms"),
+            percentile(&times, 50.0),
+            "ms",
+        );
+        report(
+            &format!("route_{mode}_p99_ms"),
+            percentile(&times, 99.0),
+            "ms",
+        );
+        report(
+            &format!("route_{mode}_avg_fee_msat"),
+            fees as f64 / found.max(1) as f64,
+            "msat",
+        );
+        report(
+            &format!("route_{mode}_avg_paths"),
+            paths as f64 / found.max(1) as f64,
+            "paths",
+        );
+        report(
+            &format!("route_{mode}_avg_hops_per_path"),
+            hops as f64 / paths.max(1) as f64,
+            "hops",
+        );
     }
 }

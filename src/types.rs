@@ -114,7 +114,9 @@ impl ShortChannelId {
         if block >= 1 << 24 || tx_index >= 1 << 24 {
             return None;
         }
-        Some(ShortChannelId(((block as u64) << 40) | ((tx_index as u64) << 16) | output_index as u64))
+        Some(ShortChannelId(
+            ((block as u64) << 40) | ((tx_index as u64) << 16) | output_index as u64,
+        ))
     }
     /// The block height of the funding transaction.
     pub fn block_height(&self) -> u32 {
@@ -133,7 +135,13 @@ impl ShortChannelId {
 impl fmt::Display for ShortChannelId {
     /// The usual `BLOCKxTXxOUTPUT` form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}x{}", self.block_height(), self.tx_index(), self.output_index())
+        write!(
+            f,
+            "{}x{}x{}",
+            self.block_height(),
+            self.tx_index(),
+            self.output_index()
+        )
     }
 }
 impl fmt::Debug for ShortChannelId {

@@ -29,15 +29,27 @@ impl BigSize {
         let (&first, rest) = buf.split_first().ok_or(DecodeError::ShortRead)?;
         let (value, used, min) = match first {
             0xff => {
-                let b: [u8; 8] = rest.get(..8).ok_or(DecodeError::ShortRead)?.try_into().expect("8 bytes");
+                let b: [u8; 8] = rest
+                    .get(..8)
+                    .ok_or(DecodeError::ShortRead)?
+                    .try_into()
+                    .expect("8 bytes");
                 (u64::from_be_bytes(b), 8, 0x1_0000_0000)
             }
             0xfe => {
-                let b: [u8; 4] = rest.get(..4).ok_or(DecodeError::ShortRead)?.try_into().expect("4 bytes");
+                let b: [u8; 4] = rest
+                    .get(..4)
+                    .ok_or(DecodeError::ShortRead)?
+                    .try_into()
+                    .expect("4 bytes");
                 (u32::from_be_bytes(b) as u64, 4, 0x1_0000)
             }
             0xfd => {
-                let b: [u8; 2] = rest.get(..2).ok_or(DecodeError::ShortRead)?.try_into().expect("2 bytes");
+                let b: [u8; 2] = rest
+                    .get(..2)
+                    .ok_or(DecodeError::ShortRead)?
+                    .try_into()
+                    .expect("2 bytes");
                 (u16::from_be_bytes(b) as u64, 2, 0xfd)
             }
             v => (v as u64, 0, 0),
@@ -156,6 +168,18 @@ macro_rules! truncated {
         }
     };
 }
-truncated!(Tu16, u16, "A BOLT 1 `tu16`: a `u16` without leading zero bytes.");
-truncated!(Tu32, u32, "A BOLT 1 `tu32`: a `u32` without leading zero bytes.");
-truncated!(Tu64, u64, "A BOLT 1 `tu64`: a `u64` without leading zero bytes.");
+truncated!(
+    Tu16,
+    u16,
+    "A BOLT 1 `tu16`: a `u16` without leading zero bytes."
+);
+truncated!(
+    Tu32,
+    u32,
+    "A BOLT 1 `tu32`: a `u32` without leading zero bytes."
+);
+truncated!(
+    Tu64,
+    u64,
+    "A BOLT 1 `tu64`: a `u64` without leading zero bytes."
+);

@@ -17,10 +17,10 @@ pub use bigsize::{BigSize, Tu16, Tu32, Tu64};
 pub use error::DecodeError;
 pub use tlv::{TlvRecord, TlvStream, TlvValue};
 
+use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::consensus::{Decodable, Encodable};
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{ecdsa, schnorr, PublicKey};
-use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::{BlockHash, ScriptBuf, Transaction, Txid};
 use std::io::{self, Read, Write};
 
@@ -289,7 +289,8 @@ impl Readable for Transaction {
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
         let bytes = WithU16Len::read(r)?.0;
         let mut slice = bytes.as_slice();
-        let tx = Transaction::consensus_decode(&mut slice).map_err(|_| DecodeError::InvalidValue)?;
+        let tx =
+            Transaction::consensus_decode(&mut slice).map_err(|_| DecodeError::InvalidValue)?;
         if !slice.is_empty() {
             return Err(DecodeError::BadLengthDescriptor);
         }

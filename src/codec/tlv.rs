@@ -7,8 +7,8 @@
 
 use super::{BigSize, DecodeError, Readable, Tu16, Tu32, Tu64, Writeable};
 use crate::types::{ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, Point, ShortChannelId};
-use bitcoin::secp256k1::PublicKey;
 use bitcoin::blockdata::constants::ChainHash;
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{ScriptBuf, Txid};
 use std::io::{self, Read, Write};
 
@@ -53,7 +53,9 @@ impl TlvStream {
         self.0
             .iter()
             .map(|r| {
-                BigSize::encoded_len(r.typ) + BigSize::encoded_len(r.value.len() as u64) + r.value.len()
+                BigSize::encoded_len(r.typ)
+                    + BigSize::encoded_len(r.value.len() as u64)
+                    + r.value.len()
             })
             .sum()
     }
@@ -92,14 +94,21 @@ pub fn read_tlv_stream<'a>(
             if typ % 2 == 0 {
                 return Err(DecodeError::UnknownRequiredFeature);
             }
-            unknown.0.push(TlvRecord { typ, value: value.to_vec() });
+            unknown.0.push(TlvRecord {
+                typ,
+                value: value.to_vec(),
+            });
         }
     }
     Ok(())
 }
 
 /// Writes one record whose value is a [`TlvValue`].
-pub fn write_tlv_record<W: Write, T: TlvValue + ?Sized>(w: &mut W, typ: u64, value: &T) -> io::Result<()> {
+pub fn write_tlv_record<W: Write, T: TlvValue + ?Sized>(
+    w: &mut W,
+    typ: u64,
+    value: &T,
+) -> io::Result<()> {
     BigSize(typ).write(w)?;
     BigSize(value.value_len() as u64).write(w)?;
     value.write_value(w)
@@ -232,4 +241,3 @@ pub fn read_rest<R: Read>(r: &mut R) -> Result<Vec<u8>, DecodeError> {
     r.read_to_end(&mut rest)?;
     Ok(rest)
 }
-

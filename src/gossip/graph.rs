@@ -14,12 +14,12 @@
 //! gossip updates take the exclusive lock for the few microseconds an update
 //! needs.
 
+use super::route_index::RouteIndex;
 use crate::gossip::{GraphError, NodeId};
 use crate::types::ShortChannelId;
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::secp256k1::ecdsa::Signature;
 use std::collections::HashMap;
-use super::route_index::RouteIndex;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// BOLT 7: "if a channel's latest `channel_update`s `timestamp` is older than
@@ -58,7 +58,9 @@ impl ChannelPolicy {
     #[inline]
     pub fn fee_msat(&self, amount_msat: u64) -> Option<u64> {
         let prop = (amount_msat as u128 * self.fee_proportional_millionths as u128) / 1_000_000;
-        u64::try_from(prop).ok()?.checked_add(self.fee_base_msat as u64)
+        u64::try_from(prop)
+            .ok()?
+            .checked_add(self.fee_base_msat as u64)
     }
 }
 
@@ -219,14 +221,20 @@ impl GraphData {
         self.nodes[idx as usize].as_ref().expect("live node index")
     }
     pub(crate) fn channel(&self, idx: u32) -> &ChannelInfo {
-        self.channels[idx as usize].as_ref().expect("live channel index")
+        self.channels[idx as usize]
+            .as_ref()
+            .expect("live channel index")
     }
 
     fn intern_node(&mut self, id: NodeId) -> u32 {
         if let Some(i) = self.node_index.get(&id) {
             return *i;
         }
-        let info = NodeInfo { node_id: id, channels: Vec::new(), announcement: None };
+        let info = NodeInfo {
+            node_id: id,
+            channels: Vec::new(),
+            announcement: None,
+        };
         let idx = match self.free_nodes.pop() {
             Some(i) => {
                 self.nodes[i as usize] = Some(info);
@@ -243,6 +251,7 @@ impl GraphData {
     }
 
     /// Inserts a channel; the caller checked it is not present.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert_channel(
         &mut self,
         scid: ShortChannelId,
@@ -322,9 +331,13 @@ impl GraphData {
         direction: u8,
         policy: ChannelPolicy,
     ) -> Result<(), GraphError> {
-        let idx = self.channel_idx(scid.0).ok_or(GraphError::UnknownChannel(scid))?;
+        let idx = self
+            .channel_idx(scid.0)
+            .ok_or(GraphError::UnknownChannel(scid))?;
         let dir = (direction & 1) as usize;
-        let chan = self.channels[idx as usize].as_mut().ok_or(GraphError::UnknownChannel(scid))?;
+        let chan = self.channels[idx as usize]
+            .as_mut()
+            .ok_or(GraphError::UnknownChannel(scid))?;
         if let Some(old) = &chan.policies[dir] {
             if old.last_update >= policy.last_update {
                 return Err(GraphError::OutdatedUpdate);
@@ -353,11 +366,17 @@ pub struct ReadOnlyNetworkGraph<'a> {
 impl NetworkGraph {
     /// An empty graph for the chain with `chain_hash`.
     pub fn new(chain_hash: ChainHash) -> Self {
-        NetworkGraph { chain_hash, data: RwLock::new(GraphData::default()) }
+        NetworkGraph {
+            chain_hash,
+            data: RwLock::new(GraphData::default()),
+        }
     }
 
     pub(crate) fn from_data(chain_hash: ChainHash, data: GraphData) -> Self {
-        NetworkGraph { chain_hash, data: RwLock::new(data) }
+        NetworkGraph {
+            chain_hash,
+            data: RwLock::new(data),
+        }
     }
 
     /// The chain this graph belongs to.
@@ -367,7 +386,9 @@ impl NetworkGraph {
 
     /// A read-only view for routing or inspection.
     pub fn read_only(&self) -> ReadOnlyNetworkGraph<'_> {
-        ReadOnlyNetworkGraph { data: self.data.read().unwrap_or_else(|e| e.into_inner()) }
+        ReadOnlyNetworkGraph {
+            data: self.data.read().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, GraphData> {
@@ -388,7 +409,11 @@ impl NetworkGraph {
         if node_1 == node_2 {
             return Err(GraphError::SameNodes);
         }
-        let (a, b) = if node_1 < node_2 { (node_1, node_2) } else { (node_2, node_1) };
+        let (a, b) = if node_1 < node_2 {
+            (node_1, node_2)
+        } else {
+            (node_2, node_1)
+        };
         let mut data = self.write();
         if data.channel_index.contains_key(&scid.0) {
             return Err(GraphError::DuplicateChannel(scid));
@@ -411,7 +436,8 @@ impl NetworkGraph {
             fee_proportional_millionths: update.fee_proportional_millionths,
             proof: None,
         };
-        self.write().set_policy(update.short_channel_id, update.direction, policy)
+        self.write()
+            .set_policy(update.short_channel_id, update.direction, policy)
     }
 
     /// Sets a node's announcement through the trusted path. The node must
@@ -423,7 +449,9 @@ impl NetworkGraph {
     ) -> Result<(), GraphError> {
         let mut data = self.write();
         let idx = data.node_idx(node_id).ok_or(GraphError::UnknownNode)?;
-        let node = data.nodes[idx as usize].as_mut().ok_or(GraphError::UnknownNode)?;
+        let node = data.nodes[idx as usize]
+            .as_mut()
+            .ok_or(GraphError::UnknownNode)?;
         if let Some(old) = &node.announcement {
             if old.timestamp >= info.timestamp {
                 return Err(GraphError::OutdatedUpdate);
@@ -508,7 +536,10 @@ impl<'a> ReadOnlyNetworkGraph<'a> {
     }
     /// The ids of a channel's two nodes, `(node_id_1, node_id_2)`.
     pub fn channel_nodes(&self, chan: &ChannelInfo) -> (NodeId, NodeId) {
-        (self.data.node(chan.node_one).node_id, self.data.node(chan.node_two).node_id)
+        (
+            self.data.node(chan.node_one).node_id,
+            self.data.node(chan.node_two).node_id,
+        )
     }
     /// Every channel, in no particular order.
     pub fn channels(&self) -> impl Iterator<Item = &ChannelInfo> + '_ {
@@ -521,7 +552,11 @@ impl<'a> ReadOnlyNetworkGraph<'a> {
     /// The short ids of a node's channels.
     pub fn channels_of(&self, id: &NodeId) -> Vec<ShortChannelId> {
         match self.node(id) {
-            Some(n) => n.channels.iter().map(|c| self.data.channel(*c).short_channel_id).collect(),
+            Some(n) => n
+                .channels
+                .iter()
+                .map(|c| self.data.channel(*c).short_channel_id)
+                .collect(),
             None => Vec::new(),
         }
     }

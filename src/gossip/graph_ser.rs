@@ -76,7 +76,10 @@ fn read_policy<R: Read>(r: &mut R) -> Result<Option<ChannelPolicy>, DecodeError>
     let proof = if read_flag(r)? {
         let signature = Signature::read(r)?;
         let excess_data = WithU16Len::read(r)?.0;
-        Some(Box::new(UpdateProof { signature, excess_data }))
+        Some(Box::new(UpdateProof {
+            signature,
+            excess_data,
+        }))
     } else {
         None
     };
@@ -215,7 +218,11 @@ impl Readable for NetworkGraph {
             if data.node_index.insert(node_id, i).is_some() {
                 return Err(DecodeError::InvalidValue);
             }
-            data.nodes.push(Some(NodeInfo { node_id, channels: Vec::new(), announcement }));
+            data.nodes.push(Some(NodeInfo {
+                node_id,
+                channels: Vec::new(),
+                announcement,
+            }));
         }
         data.node_count = data.nodes.len();
         let chan_count = u32::read(r)?;
@@ -281,7 +288,10 @@ impl Readable for NetworkGraph {
         data.removed_channels = removed_channels;
         // Nodes without channels are not kept (BOLT 7 ties nodes to channels).
         for i in 0..data.nodes.len() {
-            if data.nodes[i].as_ref().is_some_and(|n| n.channels.is_empty()) {
+            if data.nodes[i]
+                .as_ref()
+                .is_some_and(|n| n.channels.is_empty())
+            {
                 if let Some(node) = data.nodes[i].take() {
                     data.node_index.remove(&node.node_id);
                     data.free_nodes.push(i as u32);

@@ -5,17 +5,17 @@
 //! boxed signatures when the channel came from gossip), safe for concurrent
 //! readers while updates are applied, and persisted through [`crate::codec`].
 
+pub mod fuzz;
 pub(crate) mod graph;
 mod graph_ser;
 pub(crate) mod route_index;
-pub mod fuzz;
 
+pub(crate) use graph::feature_set;
 pub use graph::{
     AnnouncementProof, ChannelInfo, ChannelPolicy, NetworkGraph, NodeAnnouncementInfo, NodeInfo,
     ReadOnlyNetworkGraph, UnsignedPolicy, UpdateProof, REMOVED_CHANNEL_MEMORY_SECS,
     STALE_CHANNEL_SECS,
 };
-pub(crate) use graph::feature_set;
 pub use graph_ser::{GRAPH_SER_MIN_VERSION, GRAPH_SER_VERSION};
 
 use crate::types::ShortChannelId;

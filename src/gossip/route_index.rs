@@ -75,8 +75,9 @@ impl RouteIndex {
             let Some(c) = c else { continue };
             let capacity_msat = c.capacity_sats.map_or(u64::MAX, |s| s.saturating_mul(1000));
             // Direction 0 runs node_1 → node_2, so it is an edge into node_2.
-            for (dir, (source, target)) in
-                [(c.node_one, c.node_two), (c.node_two, c.node_one)].into_iter().enumerate()
+            for (dir, (source, target)) in [(c.node_one, c.node_two), (c.node_two, c.node_one)]
+                .into_iter()
+                .enumerate()
             {
                 let pos = fill[target as usize];
                 fill[target as usize] += 1;
@@ -93,8 +94,17 @@ impl RouteIndex {
             }
         }
         let dummy = NodeId::from_bytes([2; 33]).expect("valid prefix");
-        let ids = data.nodes.iter().map(|n| n.as_ref().map_or(dummy, |n| n.node_id)).collect();
-        RouteIndex { offsets, edges, slots, ids }
+        let ids = data
+            .nodes
+            .iter()
+            .map(|n| n.as_ref().map_or(dummy, |n| n.node_id))
+            .collect();
+        RouteIndex {
+            offsets,
+            edges,
+            slots,
+            ids,
+        }
     }
 
     /// Approximate heap bytes used.
@@ -120,17 +130,28 @@ impl GraphData {
 
     /// Drops the index after a structural change.
     pub(crate) fn invalidate_route_index(&mut self) {
-        *self.route_index.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .route_index
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Mirrors a changed policy of channel slot `chan_idx` into the index.
     pub(crate) fn patch_route_index(&mut self, chan_idx: u32, dir: usize) {
-        let policy = self.channels[chan_idx as usize].as_ref().and_then(|c| c.policies[dir].as_ref());
-        let slot = self.route_index.get_mut().unwrap_or_else(|e| e.into_inner());
+        let policy = self.channels[chan_idx as usize]
+            .as_ref()
+            .and_then(|c| c.policies[dir].as_ref());
+        let slot = self
+            .route_index
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(arc) = slot.as_mut() else { return };
         match Arc::get_mut(arc) {
             Some(idx) => {
-                let pos = idx.slots.get(chan_idx as usize).map_or(u32::MAX, |s| s[dir]);
+                let pos = idx
+                    .slots
+                    .get(chan_idx as usize)
+                    .map_or(u32::MAX, |s| s[dir]);
                 match idx.edges.get_mut(pos as usize) {
                     Some(e) => fill_policy(e, policy),
                     None => *slot = None,

@@ -12,7 +12,6 @@
 
 use crate::gossip::graph::GraphData;
 use crate::gossip::route_index::{InEdge, RouteIndex, EDGE_DIR_1, EDGE_USABLE};
-use std::sync::Arc;
 use crate::gossip::{feature_set, NetworkGraph, NodeId};
 use crate::logger::Logger;
 use crate::routing::route::{
@@ -26,6 +25,7 @@ use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// A small, fast hasher for integer keys (not exposed to peer-chosen keys
 /// in a way that matters: the maps live for one route computation).
@@ -41,7 +41,9 @@ impl Hasher for IntHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
     fn write_u32(&mut self, n: u32) {
         self.write_u64(n as u64)
@@ -112,8 +114,15 @@ struct Label {
     done: bool,
 }
 
-const UNSEEN: Label =
-    Label { cost: u64::MAX, amount: 0, fees: 0, cltv: 0, next: u32::MAX, hops: 0, done: false };
+const UNSEEN: Label = Label {
+    cost: u64::MAX,
+    amount: 0,
+    fees: 0,
+    cltv: 0,
+    next: u32::MAX,
+    hops: 0,
+    done: false,
+};
 
 struct Scratch {
     l: Vec<Label>,
@@ -122,7 +131,10 @@ struct Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Scratch { l: vec![UNSEEN; n], touched: Vec::new() }
+        Scratch {
+            l: vec![UNSEEN; n],
+            touched: Vec::new(),
+        }
     }
     fn reset(&mut self) {
         for &i in &self.touched {
@@ -148,7 +160,10 @@ impl<'a> Ctx<'a> {
         let (liquidity, capacity) = if ie.capacity_msat == u64::MAX {
             (ie.htlc_max, ie.htlc_max)
         } else {
-            let sat = ie.capacity_msat.checked_shr(self.saturation_shift.get()).unwrap_or(0);
+            let sat = ie
+                .capacity_msat
+                .checked_shr(self.saturation_shift.get())
+                .unwrap_or(0);
             (ie.htlc_max.min(sat), ie.capacity_msat)
         };
         Edge {
@@ -183,7 +198,10 @@ impl<'a> Ctx<'a> {
         let v = self.payee;
         let mut best = 0u64;
         if (v as usize) < self.index.ids.len() {
-            let (lo, hi) = (self.index.offsets[v as usize], self.index.offsets[v as usize + 1]);
+            let (lo, hi) = (
+                self.index.offsets[v as usize],
+                self.index.offsets[v as usize + 1],
+            );
             for ie in &self.index.edges[lo as usize..hi as usize] {
                 if ie.flags & EDGE_USABLE != 0 {
                     best = best.max(self.graph_edge(ie, v).liquidity);
@@ -271,14 +289,20 @@ impl<'a> Ctx<'a> {
         if amt < e.htlc_min {
             return;
         }
-        let already = if used.is_empty() { 0 } else { used.get(&e.key).copied().unwrap_or(0) };
+        let already = if used.is_empty() {
+            0
+        } else {
+            used.get(&e.key).copied().unwrap_or(0)
+        };
         if amt > e.liquidity.saturating_sub(already) {
             return;
         }
         if !self.failed.is_empty() && self.failed.contains(&e.scid) {
             return;
         }
-        let (fee, cltv) = if e.source == self.payer { (0, 0) } else {
+        let (fee, cltv) = if e.source == self.payer {
+            (0, 0)
+        } else {
             match e.fee(amt) {
                 Some(f) => (f, e.cltv as u32),
                 None => return,
@@ -305,7 +329,11 @@ impl<'a> Ctx<'a> {
             };
             self.scorer.channel_penalty_msat(
                 &hop,
-                ChannelUsage { amount_msat: amt, inflight_htlc_msat: already, capacity_msat: e.capacity },
+                ChannelUsage {
+                    amount_msat: amt,
+                    inflight_htlc_msat: already,
+                    capacity_msat: e.capacity,
+                },
             )
         } else {
             0
@@ -321,7 +349,8 @@ impl<'a> Ctx<'a> {
             s.l[u].cltv = new_cltv;
             s.l[u].hops = s.l[v].hops + 1;
             s.l[u].next = eref;
-            let tie = ((e.source as u64 ^ self.tie_seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
+            let tie = ((e.source as u64 ^ self.tie_seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
+                as u32;
             heap.push(Reverse((new_cost, tie, e.source)));
         }
     }
@@ -330,7 +359,9 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         let mut cur = self.payer;
         while cur != self.payee {
-            let Some(e) = self.edge_by_ref(s.l[cur as usize].next) else { break };
+            let Some(e) = self.edge_by_ref(s.l[cur as usize].next) else {
+                break;
+            };
             out.push(e);
             cur = e.target;
             if out.len() > MAX_PATH_HOPS {
@@ -355,10 +386,12 @@ impl<'a> Ctx<'a> {
 
     /// The largest value the path can deliver given liquidity already used.
     fn max_value(edges: &[Edge], used: &IntMap<u64, u64>) -> u64 {
-        let avail = |e: &Edge| e.liquidity.saturating_sub(used.get(&e.key).copied().unwrap_or(0));
+        let avail = |e: &Edge| {
+            e.liquidity
+                .saturating_sub(used.get(&e.key).copied().unwrap_or(0))
+        };
         let mut limit = avail(&edges[0]);
-        for k in 1..edges.len() {
-            let e = &edges[k];
+        for e in &edges[1..] {
             limit = max_before_fee(limit, e).min(avail(e));
         }
         limit
@@ -403,7 +436,8 @@ fn max_before_fee(x: u64, e: &Edge) -> u64 {
     if x < e.fee_base as u64 {
         return 0;
     }
-    let mut a = ((x - e.fee_base as u64) as u128 * 1_000_000 / (1_000_000 + e.fee_ppm as u128)) as u64;
+    let mut a =
+        ((x - e.fee_base as u64) as u128 * 1_000_000 / (1_000_000 + e.fee_ppm as u128)) as u64;
     while a > 0 && a.saturating_add(e.fee(a).unwrap_or(u64::MAX)) > x {
         a -= 1;
     }
@@ -471,7 +505,12 @@ pub fn find_route(
                 public: data.channel_idx(fh.short_channel_id.0).is_some(),
             });
         }
-    } else if payer_idx >= n_graph && pp.route_hints.iter().all(|h| h.0.first().map(|f| &f.src_node_id) != Some(payer)) {
+    } else if payer_idx >= n_graph
+        && pp
+            .route_hints
+            .iter()
+            .all(|h| h.0.first().map(|f| &f.src_node_id) != Some(payer))
+    {
         return Err(RouteError::NoFirstHop);
     }
     for hint in &pp.route_hints {
@@ -479,7 +518,10 @@ pub fn find_route(
             return Err(RouteError::InvalidRouteHint);
         }
         for (i, hop) in hint.0.iter().enumerate() {
-            let target_id = hint.0.get(i + 1).map_or(&pp.payee_pubkey, |h| &h.src_node_id);
+            let target_id = hint
+                .0
+                .get(i + 1)
+                .map_or(&pp.payee_pubkey, |h| &h.src_node_id);
             if hop.src_node_id == *target_id {
                 return Err(RouteError::InvalidRouteHint);
             }
@@ -510,13 +552,19 @@ pub fn find_route(
     // MPP needs the payee's `basic_mpp` support, from the invoice or else
     // its node announcement.
     let payee_supports_mpp = match &pp.features_le {
-        Some(le) => feature_set(le, BASIC_MPP_FEATURE_BIT) || feature_set(le, BASIC_MPP_FEATURE_BIT + 1),
+        Some(le) => {
+            feature_set(le, BASIC_MPP_FEATURE_BIT) || feature_set(le, BASIC_MPP_FEATURE_BIT + 1)
+        }
         None => data
             .node_idx(&pp.payee_pubkey)
             .and_then(|i| data.node(i).announcement.as_ref())
             .is_some_and(|a| a.supports_bit(BASIC_MPP_FEATURE_BIT)),
     };
-    let max_paths = if payee_supports_mpp { pp.max_path_count.max(1) } else { 1 };
+    let max_paths = if payee_supports_mpp {
+        pp.max_path_count.max(1)
+    } else {
+        1
+    };
     let mut tie_seed = 0u64;
     for (i, b) in random_seed.iter().enumerate().take(8) {
         tie_seed |= (*b as u64) << (8 * i);
@@ -539,7 +587,14 @@ pub fn find_route(
     };
     let fee_budget = params.max_total_routing_fee_msat.unwrap_or(u64::MAX);
     let mut scratch = Scratch::new(n_graph as usize + ctx.virtual_ids.len());
-    let result = route_with(&ctx, &mut scratch, params.final_value_msat, fee_budget, max_paths, logger);
+    let result = route_with(
+        &ctx,
+        &mut scratch,
+        params.final_value_msat,
+        fee_budget,
+        max_paths,
+        logger,
+    );
     match &result {
         Ok(paths) => log_debug!(
             logger,
@@ -551,7 +606,10 @@ pub fn find_route(
         ),
         Err(e) => log_debug!(logger, "no route to {}: {}", pp.payee_pubkey, e),
     }
-    result.map(|paths| Route { paths, route_params: Some(params.clone()) })
+    result.map(|paths| Route {
+        paths,
+        route_params: Some(params.clone()),
+    })
 }
 
 fn route_with(
@@ -612,7 +670,11 @@ fn route_with(
             if relax("no path for the next part") {
                 continue;
             }
-            return Err(if paths.is_empty() { RouteError::NoRoute } else { RouteError::InsufficientLiquidity });
+            return Err(if paths.is_empty() {
+                RouteError::NoRoute
+            } else {
+                RouteError::InsufficientLiquidity
+            });
         };
         let mut v = Ctx::max_value(&edges, &used).min(remaining).max(share);
         let mut amounts = Ctx::amounts(&edges, v).ok_or(RouteError::NoRoute)?;
@@ -634,6 +696,9 @@ fn route_with(
 
 fn fits(edges: &[Edge], amounts: &[u64], used: &IntMap<u64, u64>) -> bool {
     edges.iter().zip(amounts).all(|(e, a)| {
-        *a >= e.htlc_min && *a <= e.liquidity.saturating_sub(used.get(&e.key).copied().unwrap_or(0))
+        *a >= e.htlc_min
+            && *a
+                <= e.liquidity
+                    .saturating_sub(used.get(&e.key).copied().unwrap_or(0))
     })
 }

@@ -124,7 +124,10 @@ pub struct RouteParameters {
 
 impl RouteParameters {
     /// A request for `value_msat` with the default fee ceiling of 1 % plus 50 sat.
-    pub fn from_payment_params_and_value(payment_params: PaymentParameters, value_msat: u64) -> Self {
+    pub fn from_payment_params_and_value(
+        payment_params: PaymentParameters,
+        value_msat: u64,
+    ) -> Self {
         RouteParameters {
             payment_params,
             final_value_msat: value_msat,

@@ -53,9 +53,14 @@ struct InFlightScorer<'a> {
 impl ScoreLookUp for InFlightScorer<'_> {
     fn channel_penalty_msat(&self, hop: &CandidateHop<'_>, mut usage: ChannelUsage) -> u64 {
         if !self.inflight.0.is_empty() {
-            usage.inflight_htlc_msat = usage
-                .inflight_htlc_msat
-                .saturating_add(self.inflight.used_msat(hop.short_channel_id.0, hop.source, hop.target));
+            usage.inflight_htlc_msat =
+                usage
+                    .inflight_htlc_msat
+                    .saturating_add(self.inflight.used_msat(
+                        hop.short_channel_id.0,
+                        hop.source,
+                        hop.target,
+                    ));
         }
         self.inner.channel_penalty_msat(hop, usage)
     }
@@ -77,7 +82,12 @@ impl<S: ScoreLookUp + Send + Sync> DefaultRouter<S> {
         scorer: Arc<RwLock<S>>,
         entropy: [u8; 32],
     ) -> Self {
-        DefaultRouter { graph, logger, scorer, seed: Mutex::new(entropy) }
+        DefaultRouter {
+            graph,
+            logger,
+            scorer,
+            seed: Mutex::new(entropy),
+        }
     }
 
     fn next_seed(&self) -> [u8; 32] {
@@ -100,7 +110,18 @@ impl<S: ScoreLookUp + Send + Sync> Router for DefaultRouter<S> {
     ) -> Result<Route, RouteError> {
         let seed = self.next_seed();
         let scorer = self.scorer.read().unwrap_or_else(|e| e.into_inner());
-        let wrapped = InFlightScorer { inner: &*scorer, inflight: &inflight_htlcs };
-        find_route(payer, params, &self.graph, first_hops, &*self.logger, &wrapped, &seed)
+        let wrapped = InFlightScorer {
+            inner: &*scorer,
+            inflight: &inflight_htlcs,
+        };
+        find_route(
+            payer,
+            params,
+            &self.graph,
+            first_hops,
+            &*self.logger,
+            &wrapped,
+            &seed,
+        )
     }
 }

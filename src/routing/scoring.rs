@@ -130,7 +130,11 @@ pub struct ProbabilisticScorer {
 impl ProbabilisticScorer {
     /// A scorer with nothing learned.
     pub fn new(params: ScoringParameters, graph: Arc<NetworkGraph>) -> Self {
-        ProbabilisticScorer { params, graph, channels: HashMap::new() }
+        ProbabilisticScorer {
+            params,
+            graph,
+            channels: HashMap::new(),
+        }
     }
 
     /// The estimated liquidity bounds `(min, max)` in msat for sending from
@@ -149,7 +153,14 @@ impl ProbabilisticScorer {
     fn capacity_msat(&self, scid: ShortChannelId) -> Option<u64> {
         let ro = self.graph.read_only();
         let c = ro.channel(scid)?;
-        effective_capacity(c.capacity_sats, c.policies.iter().flatten().map(|p| p.htlc_maximum_msat).max())
+        effective_capacity(
+            c.capacity_sats,
+            c.policies
+                .iter()
+                .flatten()
+                .map(|p| p.htlc_maximum_msat)
+                .max(),
+        )
     }
 
     /// `(scid, forward direction?, capacity)` of each hop of a path, as far
@@ -161,7 +172,12 @@ impl ProbabilisticScorer {
         for hop in &path.hops {
             if let Some(c) = ro.channel(hop.short_channel_id) {
                 let (n1, _) = ro.channel_nodes(c);
-                let max_htlc = c.policies.iter().flatten().map(|p| p.htlc_maximum_msat).max();
+                let max_htlc = c
+                    .policies
+                    .iter()
+                    .flatten()
+                    .map(|p| p.htlc_maximum_msat)
+                    .max();
                 if let Some(cap) = effective_capacity(c.capacity_sats, max_htlc) {
                     // The hop's target is node_2 exactly when we go node_1 → node_2.
                     out.push((hop.short_channel_id, hop.pubkey != n1, cap, amount));
@@ -181,7 +197,14 @@ impl ProbabilisticScorer {
     }
 
     /// Records that the liquidity from the hop's source is at least `amount`.
-    fn learn_at_least(&mut self, scid: ShortChannelId, forward: bool, cap: u64, amount: u64, now: u64) {
+    fn learn_at_least(
+        &mut self,
+        scid: ShortChannelId,
+        forward: bool,
+        cap: u64,
+        amount: u64,
+        now: u64,
+    ) {
         let l = self.entry(scid, now);
         let (mut lo, mut hi) = bounds(l, cap, forward);
         lo = lo.max(amount.min(cap));
@@ -190,7 +213,14 @@ impl ProbabilisticScorer {
     }
 
     /// Records that the liquidity from the hop's source is below `amount`.
-    fn learn_less_than(&mut self, scid: ShortChannelId, forward: bool, cap: u64, amount: u64, now: u64) {
+    fn learn_less_than(
+        &mut self,
+        scid: ShortChannelId,
+        forward: bool,
+        cap: u64,
+        amount: u64,
+        now: u64,
+    ) {
         let l = self.entry(scid, now);
         let (mut lo, mut hi) = bounds(l, cap, forward);
         hi = hi.min(amount.saturating_sub(1));
@@ -199,7 +229,14 @@ impl ProbabilisticScorer {
     }
 
     /// Records that `amount` moved from the source's side to the target's.
-    fn learn_moved(&mut self, scid: ShortChannelId, forward: bool, cap: u64, amount: u64, now: u64) {
+    fn learn_moved(
+        &mut self,
+        scid: ShortChannelId,
+        forward: bool,
+        cap: u64,
+        amount: u64,
+        now: u64,
+    ) {
         let l = self.entry(scid, now);
         let (lo, hi) = bounds(l, cap, forward);
         let lo = lo.max(amount).saturating_sub(amount);
@@ -242,7 +279,11 @@ impl ProbabilisticScorer {
             };
             channels.insert(scid, l);
         }
-        Ok(ProbabilisticScorer { params, graph, channels })
+        Ok(ProbabilisticScorer {
+            params,
+            graph,
+            channels,
+        })
     }
 }
 
@@ -287,7 +328,11 @@ fn bounds(l: &Liquidity, cap: u64, forward: bool) -> (u64, u64) {
 }
 
 fn set_bounds(l: &mut Liquidity, cap: u64, forward: bool, lo: u64, hi: u64, now: u64) {
-    let (lo0, hi0) = if forward { (lo, hi) } else { (cap - hi.min(cap), cap - lo.min(cap)) };
+    let (lo0, hi0) = if forward {
+        (lo, hi)
+    } else {
+        (cap - hi.min(cap), cap - lo.min(cap))
+    };
     l.min_offset_msat = lo0;
     l.max_offset_msat = cap - hi0.min(cap);
     l.last_updated_secs = now;
@@ -318,22 +363,12 @@ impl ScoreLookUp for ProbabilisticScorer {
         let prob = (hi - amount) as f64 / (hi - lo) as f64;
         let neg_log = -fast_log10(prob);
         let liq = p.liquidity_penalty_multiplier_msat as f64 * neg_log
-            + p.liquidity_penalty_amount_multiplier_msat as f64 * (amount as f64 / 1048576.0) * neg_log;
-        penalty = penalty.saturating_add(liq.min(p.considered_impossible_penalty_msat as f64) as u64);
+            + p.liquidity_penalty_amount_multiplier_msat as f64
+                * (amount as f64 / 1048576.0)
+                * neg_log;
+        penalty =
+            penalty.saturating_add(liq.min(p.considered_impossible_penalty_msat as f64) as u64);
         penalty
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fast_log10;
-
-    #[test]
-    fn fast_log10_is_close_to_log10() {
-        for i in 1..2000 {
-            let x = i as f64 / 2000.0;
-            assert!((fast_log10(x) - x.log10()).abs() < 1e-5, "x={x}");
-        }
     }
 }
 
@@ -374,5 +409,18 @@ impl ScoreUpdate for ProbabilisticScorer {
             l.last_updated_secs = now;
             l.min_offset_msat > 0 || l.max_offset_msat > 0
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fast_log10;
+
+    #[test]
+    fn fast_log10_is_close_to_log10() {
+        for i in 1..2000 {
+            let x = i as f64 / 2000.0;
+            assert!((fast_log10(x) - x.log10()).abs() < 1e-5, "x={x}");
+        }
     }
 }
