@@ -5,19 +5,45 @@
 //! broadcaster, fee estimator and storage.
 //!
 //! Module map (see `ARCHITECTURE.md`):
+//! - [`chain`]: the chain traits (`Listen`, `Confirm`, `Filter`, `FeeEstimator`, `BroadcasterInterface`).
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
+//! - [`msgs`]: every BOLT 1/2/4/7 message, [`msgs::Message`] dispatch, BOLT 9 features,
+//!   and the handler traits.
+//! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 //! - [`gossip`]: BOLT 7 network graph and gossip validation.
 //! - [`routing`]: `find_route`, the `Router` trait and scorers.
+//!
+//! ## Decoding and encoding wire messages
+//!
+//! ```
+//! use lnkit::msgs::{read_message, Message, Ping};
+//!
+//! // A decrypted BOLT 8 frame: 2-byte type, then the payload.
+//! let frame = [0x00, 0x12, 0x00, 0x04, 0x00, 0x00];
+//! let msg = read_message(&frame).expect("a valid ping");
+//! let Message::Ping(Ping { num_pong_bytes, .. }) = &msg else { unreachable!() };
+//! assert_eq!(*num_pong_bytes, 4);
+//! assert_eq!(msg.encode(), frame);
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod codec;
+pub mod events;
+pub mod fuzz;
 pub mod gossip;
 pub mod logger;
+pub mod msgs;
 pub mod routing;
 pub mod types;
 
 pub use bitcoin;
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -234,6 +234,59 @@ impl Writeable for Point {
     }
 }
 
+/// A BOLT `signature`: a 64-byte compact ECDSA signature (r then s) as it
+/// travels on the wire.
+///
+/// Like [`Point`], it is kept as bytes while decoding — parsing checks that
+/// r and s are below the curve order, work that only matters when the
+/// signature is verified. [`WireSignature::to_signature`] parses it; a
+/// handler must treat an error there as the peer sending an invalid
+/// signature.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WireSignature(pub [u8; 64]);
+
+impl WireSignature {
+    /// Parses the compact form.
+    pub fn to_signature(&self) -> Result<secp256k1::ecdsa::Signature, secp256k1::Error> {
+        secp256k1::ecdsa::Signature::from_compact(&self.0)
+    }
+}
+
+impl From<secp256k1::ecdsa::Signature> for WireSignature {
+    fn from(sig: secp256k1::ecdsa::Signature) -> Self {
+        WireSignature(sig.serialize_compact())
+    }
+}
+impl From<&secp256k1::ecdsa::Signature> for WireSignature {
+    fn from(sig: &secp256k1::ecdsa::Signature) -> Self {
+        WireSignature(sig.serialize_compact())
+    }
+}
+impl fmt::Debug for WireSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WireSignature(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
+impl Readable for WireSignature {
+    #[inline]
+    fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
+        Ok(WireSignature(read_array(r)?))
+    }
+}
+impl Writeable for WireSignature {
+    #[inline]
+    fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(&self.0)
+    }
+    fn size_hint(&self) -> usize {
+        64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

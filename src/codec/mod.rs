@@ -11,6 +11,7 @@
 mod bigsize;
 mod error;
 mod macros;
+pub mod sample;
 pub mod tlv;
 
 pub use bigsize::{BigSize, Tu16, Tu32, Tu64};
@@ -60,10 +61,13 @@ pub(crate) fn read_array<R: Read, const N: usize>(r: &mut R) -> Result<[u8; N], 
 /// Reads `len` bytes into a vector that grows as data actually arrives, so a
 /// hostile length prefix cannot make us allocate more than the input holds.
 pub(crate) fn read_bytes<R: Read>(r: &mut R, len: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::with_capacity(len.min(4096));
-    let got = r.take(len as u64).read_to_end(&mut out)?;
-    if got != len {
-        return Err(DecodeError::ShortRead);
+    const CHUNK: usize = 4096;
+    let mut out = vec![0u8; len.min(CHUNK)];
+    r.read_exact(&mut out)?;
+    while out.len() < len {
+        let start = out.len();
+        out.resize((start + CHUNK).min(len), 0);
+        r.read_exact(&mut out[start..])?;
     }
     Ok(out)
 }

@@ -6,7 +6,9 @@
 //! message writes back exactly the records it was sent with).
 
 use super::{BigSize, DecodeError, Readable, Tu16, Tu32, Tu64, Writeable};
-use crate::types::{ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, Point, ShortChannelId};
+use crate::types::{
+    ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, Point, ShortChannelId, WireSignature,
+};
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{ScriptBuf, Txid};
@@ -104,11 +106,7 @@ pub fn read_tlv_stream<'a>(
 }
 
 /// Writes one record whose value is a [`TlvValue`].
-pub fn write_tlv_record<W: Write, T: TlvValue + ?Sized>(
-    w: &mut W,
-    typ: u64,
-    value: &T,
-) -> io::Result<()> {
+pub fn write_tlv_record<W: Write, T: TlvValue>(w: &mut W, typ: u64, value: &T) -> io::Result<()> {
     BigSize(typ).write(w)?;
     BigSize(value.value_len() as u64).write(w)?;
     value.write_value(w)
@@ -155,6 +153,7 @@ tlv_fixed!(
     u8 => 1, u16 => 2, u32 => 4, u64 => 8,
     [u8; 32] => 32, Point => 33, PublicKey => 33, ShortChannelId => 8, ChannelId => 32,
     PaymentHash => 32, PaymentPreimage => 32, PaymentSecret => 32, ChainHash => 32, Txid => 32,
+    i64 => 8, bitcoin::secp256k1::ecdsa::Signature => 64, WireSignature => 64,
 );
 
 macro_rules! tlv_truncated {
