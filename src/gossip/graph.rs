@@ -19,7 +19,7 @@ use crate::gossip::{GraphError, NodeId};
 use crate::types::ShortChannelId;
 use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::secp256k1::ecdsa::Signature;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// BOLT 7: "if a channel's latest `channel_update`s `timestamp` is older than
@@ -39,6 +39,8 @@ pub struct ChannelPolicy {
     pub enabled: bool,
     /// `message_flags` of the update (kept to re-create it for relay).
     pub message_flags: u8,
+    /// `channel_flags` of the update (direction bit and `disable` bit).
+    pub channel_flags: u8,
     /// Blocks the forwarding node subtracts from the incoming HTLC's expiry.
     pub cltv_expiry_delta: u16,
     /// Smallest HTLC the node will forward, in msat.
@@ -201,10 +203,10 @@ pub struct UnsignedPolicy {
 pub(crate) struct GraphData {
     pub(crate) nodes: Vec<Option<NodeInfo>>,
     pub(crate) free_nodes: Vec<u32>,
-    pub(crate) node_index: HashMap<NodeId, u32>,
+    pub(crate) node_index: BTreeMap<NodeId, u32>,
     pub(crate) channels: Vec<Option<ChannelInfo>>,
     pub(crate) free_channels: Vec<u32>,
-    pub(crate) channel_index: HashMap<u64, u32>,
+    pub(crate) channel_index: BTreeMap<u64, u32>,
     pub(crate) removed_channels: HashMap<u64, u64>,
     pub(crate) node_count: usize,
     pub(crate) route_index: Mutex<Option<Arc<RouteIndex>>>,
@@ -429,6 +431,7 @@ impl NetworkGraph {
             last_update: update.timestamp,
             enabled: update.enabled,
             message_flags: 1,
+            channel_flags: (update.direction & 1) | if update.enabled { 0 } else { 2 },
             cltv_expiry_delta: update.cltv_expiry_delta,
             htlc_minimum_msat: update.htlc_minimum_msat,
             htlc_maximum_msat: update.htlc_maximum_msat,
@@ -512,8 +515,6 @@ impl NetworkGraph {
         let mut data = self.write();
         data.nodes.shrink_to_fit();
         data.channels.shrink_to_fit();
-        data.node_index.shrink_to_fit();
-        data.channel_index.shrink_to_fit();
     }
 }
 
@@ -562,8 +563,6 @@ impl<'a> ReadOnlyNetworkGraph<'a> {
     }
     /// The channels' short ids in ascending order (for gossip queries).
     pub fn sorted_short_channel_ids(&self) -> Vec<u64> {
-        let mut v: Vec<u64> = self.data.channel_index.keys().copied().collect();
-        v.sort_unstable();
-        v
+        self.data.channel_index.keys().copied().collect()
     }
 }

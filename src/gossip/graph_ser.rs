@@ -8,7 +8,7 @@
 //!                        u16+addresses, u8 has_sig [sig, u16+excess]]
 //! u32 channel_count, channels: u64 scid, u32 n1, u32 n2, u64 capacity (MAX: none),
 //!                        u16+features, u32 added_at, u8 has_proof [4 sigs, 2 points,
-//!                        u16+excess], 2 × (u8 present [policy fields, u8 has_sig
+//!                        u16+excess], 2 × (u8 present [u32 ts, u8 channel_flags, u8 message_flags, u16 cltv, u64 min, u64 max, u32 base, u32 ppm, u8 has_sig
 //!                        [sig, u16+excess]])
 //! u32 removed_count, (u64 scid, u64 when) × removed_count
 //! ```
@@ -40,7 +40,7 @@ fn write_policy<W: Write>(w: &mut W, p: &Option<ChannelPolicy>) -> io::Result<()
     let Some(p) = p else { return 0u8.write(w) };
     1u8.write(w)?;
     p.last_update.write(w)?;
-    (p.enabled as u8).write(w)?;
+    p.channel_flags.write(w)?;
     p.message_flags.write(w)?;
     p.cltv_expiry_delta.write(w)?;
     p.htlc_minimum_msat.write(w)?;
@@ -66,7 +66,8 @@ fn read_policy<R: Read>(r: &mut R) -> Result<Option<ChannelPolicy>, DecodeError>
         return Ok(None);
     }
     let last_update = u32::read(r)?;
-    let enabled = read_flag(r)?;
+    let channel_flags = u8::read(r)?;
+    let enabled = channel_flags & 2 == 0;
     let message_flags = u8::read(r)?;
     let cltv_expiry_delta = u16::read(r)?;
     let htlc_minimum_msat = u64::read(r)?;
@@ -87,6 +88,7 @@ fn read_policy<R: Read>(r: &mut R) -> Result<Option<ChannelPolicy>, DecodeError>
         last_update,
         enabled,
         message_flags,
+        channel_flags,
         cltv_expiry_delta,
         htlc_minimum_msat,
         htlc_maximum_msat,
@@ -190,7 +192,6 @@ impl Readable for NetworkGraph {
         let node_count = u32::read(r)?;
         let mut data = GraphData::default();
         data.nodes.reserve(bounded(node_count));
-        data.node_index.reserve(bounded(node_count));
         for i in 0..node_count {
             let node_id = Point::read(r)?;
             let announcement = if read_flag(r)? {
@@ -227,7 +228,6 @@ impl Readable for NetworkGraph {
         data.node_count = data.nodes.len();
         let chan_count = u32::read(r)?;
         data.channels.reserve(bounded(chan_count));
-        data.channel_index.reserve(bounded(chan_count));
         for i in 0..chan_count {
             let short_channel_id = ShortChannelId::read(r)?;
             let n1 = u32::read(r)?;

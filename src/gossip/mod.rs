@@ -9,6 +9,9 @@ pub mod fuzz;
 pub(crate) mod graph;
 mod graph_ser;
 pub(crate) mod route_index;
+mod sync;
+mod utxo;
+mod validate;
 
 pub(crate) use graph::feature_set;
 pub use graph::{
@@ -17,6 +20,12 @@ pub use graph::{
     STALE_CHANNEL_SECS,
 };
 pub use graph_ser::{GRAPH_SER_MIN_VERSION, GRAPH_SER_VERSION};
+pub use sync::{
+    P2PGossipSync, MAX_FUTURE_SECS, MAX_PENDING_UTXO_LOOKUPS, MAX_QUEUED_QUERY_IDS, QUERY_BATCH,
+    REPLY_BATCH,
+};
+pub use utxo::{funding_script_pubkey, UtxoFuture, UtxoLookup, UtxoLookupError, UtxoResult};
+pub use validate::GossipError;
 
 use crate::types::ShortChannelId;
 use core::fmt;
