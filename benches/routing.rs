@@ -304,6 +304,60 @@ fn build(nodes: &[(Point, Vec<u64>)], chans: &[Chan], now: u32) -> NetworkGraph 
     graph
 }
 
+/// channel_announcement validation (chain, order, features, four ECDSA
+/// signatures) and insertion, without a UTXO source.
+fn bench_channel_announcement_validation(n: u32) {
+    use bitcoin::secp256k1::{Message as SecpMessage, PublicKey, Secp256k1, SecretKey};
+    use lnkit::msgs::{ChannelAnnouncement, ChannelFeatures};
+    use lnkit::types::WireSignature;
+    let secp = Secp256k1::new();
+    let key = |i: u32| {
+        let mut b = [0u8; 32];
+        b[..4].copy_from_slice(&(i + 1).to_be_bytes());
+        b[31] = 7;
+        SecretKey::from_slice(&b).expect("key")
+    };
+    let pk = |k: &SecretKey| Point::from(PublicKey::from_secret_key(&secp, k));
+    let mut anns = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let (mut a, mut b) = (key(4 * i), key(4 * i + 1));
+        if pk(&a) > pk(&b) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let (fa, fb) = (key(4 * i + 2), key(4 * i + 3));
+        let zero = WireSignature([0; 64]);
+        let mut m = ChannelAnnouncement {
+            node_signature_1: zero,
+            node_signature_2: zero,
+            bitcoin_signature_1: zero,
+            bitcoin_signature_2: zero,
+            features: ChannelFeatures::empty(),
+            chain_hash: bitcoin::blockdata::constants::ChainHash::BITCOIN,
+            short_channel_id: ShortChannelId::new(800_000, i, 0).expect("scid"),
+            node_id_1: pk(&a),
+            node_id_2: pk(&b),
+            bitcoin_key_1: pk(&fa),
+            bitcoin_key_2: pk(&fb),
+            excess_data: Vec::new(),
+        };
+        let h = SecpMessage::from_digest(m.signed_hash());
+        m.node_signature_1 = secp.sign_ecdsa(&h, &a).into();
+        m.node_signature_2 = secp.sign_ecdsa(&h, &b).into();
+        m.bitcoin_signature_1 = secp.sign_ecdsa(&h, &fa).into();
+        m.bitcoin_signature_2 = secp.sign_ecdsa(&h, &fb).into();
+        anns.push(m);
+    }
+    let graph = Arc::new(NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::BITCOIN));
+    let sync = lnkit::gossip::P2PGossipSync::new(graph.clone(), None, Arc::new(NullLogger));
+    let t = Instant::now();
+    for a in &anns {
+        assert_eq!(sync.apply_channel_announcement(a), Ok(true));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(graph.read_only().channel_count(), n as usize);
+    report("gossip_channel_announcement_validate_per_s", n as f64 / secs, "msgs/s");
+}
+
 fn main() {
     // `../shared` from the repository root; `../../shared` from a worktree under `wt/`.
     let dir = ["../shared/route-bench", "../../shared/route-bench"]
@@ -369,6 +423,8 @@ fn main() {
     );
     drop(reloaded);
     drop(ser);
+
+    bench_channel_announcement_validation(2000);
 
     let graph = Arc::new(graph);
     let scorer = ProbabilisticScorer::new(ScoringParameters::default(), graph.clone());
