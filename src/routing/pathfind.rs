@@ -22,8 +22,7 @@ use crate::routing::scoring::{CandidateHop, ChannelUsage, ScoreLookUp};
 use crate::types::ShortChannelId;
 use crate::{log_debug, log_trace};
 use std::cell::Cell;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -77,6 +76,59 @@ impl Edge {
     fn fee(&self, amount: u64) -> Option<u64> {
         let prop = (amount as u128 * self.fee_ppm as u128) / 1_000_000;
         u64::try_from(prop).ok()?.checked_add(self.fee_base as u64)
+    }
+}
+
+/// A 4-ary min-heap of `(cost, tie, node)`: shallower than a binary heap,
+/// so fewer cache misses per pop on the search's frontier.
+#[derive(Default)]
+struct QuadHeap {
+    v: Vec<(u64, u32, u32)>,
+}
+
+impl QuadHeap {
+    #[inline]
+    fn push(&mut self, item: (u64, u32, u32)) {
+        let mut i = self.v.len();
+        self.v.push(item);
+        while i > 0 {
+            let p = (i - 1) / 4;
+            if (self.v[p].0, self.v[p].1) <= (item.0, item.1) {
+                break;
+            }
+            self.v[i] = self.v[p];
+            i = p;
+        }
+        self.v[i] = item;
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(u64, u32, u32)> {
+        let last = self.v.pop()?;
+        if self.v.is_empty() {
+            return Some(last);
+        }
+        let top = self.v[0];
+        let n = self.v.len();
+        let mut i = 0;
+        loop {
+            let c = 4 * i + 1;
+            if c >= n {
+                break;
+            }
+            let mut best = c;
+            for j in c + 1..(c + 4).min(n) {
+                if (self.v[j].0, self.v[j].1) < (self.v[best].0, self.v[best].1) {
+                    best = j;
+                }
+            }
+            if (self.v[best].0, self.v[best].1) >= (last.0, last.1) {
+                break;
+            }
+            self.v[i] = self.v[best];
+            i = best;
+        }
+        self.v[i] = last;
+        Some(top)
     }
 }
 
@@ -225,7 +277,7 @@ impl<'a> Ctx<'a> {
         used: &IntMap<u64, u64>,
     ) -> Option<Vec<Edge>> {
         s.reset();
-        let mut heap: BinaryHeap<Reverse<(u64, u32, u32)>> = BinaryHeap::new();
+        let mut heap = QuadHeap::default();
         let t = self.payee as usize;
         s.l[t].cost = 0;
         s.l[t].amount = amount;
@@ -233,9 +285,9 @@ impl<'a> Ctx<'a> {
         s.l[t].cltv = self.final_cltv;
         s.l[t].hops = 0;
         s.touched.push(self.payee);
-        heap.push(Reverse((0, 0, self.payee)));
+        heap.push((0, 0, self.payee));
         let n_graph = self.data.nodes.len() as u32;
-        while let Some(Reverse((cost, _, v))) = heap.pop() {
+        while let Some((cost, _, v)) = heap.pop() {
             let vi = v as usize;
             if s.l[vi].done || cost > s.l[vi].cost {
                 continue;
@@ -274,7 +326,7 @@ impl<'a> Ctx<'a> {
     fn relax(
         &self,
         s: &mut Scratch,
-        heap: &mut BinaryHeap<Reverse<(u64, u32, u32)>>,
+        heap: &mut QuadHeap,
         e: &Edge,
         eref: u32,
         fee_limit: u64,
@@ -351,7 +403,7 @@ impl<'a> Ctx<'a> {
             s.l[u].next = eref;
             let tie = ((e.source as u64 ^ self.tie_seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
                 as u32;
-            heap.push(Reverse((new_cost, tie, e.source)));
+            heap.push((new_cost, tie, e.source));
         }
     }
 
