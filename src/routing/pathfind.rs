@@ -408,8 +408,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn collect(&self, s: &Scratch) -> Vec<Edge> {
-        let mut out = Vec::new();
-        let mut cur = self.payer;
+        self.collect_from(s, self.payer, Vec::new())
+    }
+
+    /// Follows labels from `start` to the payee, after the edges in `out`.
+    fn collect_from(&self, s: &Scratch, start: u32, mut out: Vec<Edge>) -> Vec<Edge> {
+        let mut cur = start;
         while cur != self.payee {
             let Some(e) = self.edge_by_ref(s.l[cur as usize].next) else {
                 break;
@@ -421,6 +425,52 @@ impl<'a> Ctx<'a> {
             }
         }
         out
+    }
+
+    /// Other paths the last search already found: through each of the
+    /// payer's channels whose far end has a label, cheapest first. They
+    /// share the search tree, so each costs no new search.
+    fn alternatives(&self, s: &Scratch, used: &IntMap<u64, u64>) -> Vec<Vec<Edge>> {
+        let chosen = s.l[self.payer as usize].next;
+        let mut firsts: Vec<(Edge, u32)> = Vec::new();
+        if !self.skip_payer_graph_channels && (self.payer as usize) < self.data.nodes.len() {
+            for &ci in &self.data.node(self.payer).channels {
+                let c = self.data.channel(ci);
+                let dir = if c.node_one == self.payer { 0 } else { 1 };
+                let target = if dir == 0 { c.node_two } else { c.node_one };
+                let pos = self.index.slots.get(ci as usize).map_or(u32::MAX, |sl| sl[dir]);
+                if let Some(ie) = self.index.edges.get(pos as usize) {
+                    if ie.flags & EDGE_USABLE != 0 {
+                        firsts.push((self.graph_edge(ie, target), pos));
+                    }
+                }
+            }
+        }
+        for (i, e) in self.extra_edges.iter().enumerate() {
+            if e.source == self.payer {
+                firsts.push((*e, i as u32 | EXTRA));
+            }
+        }
+        let mut out: Vec<(u64, Vec<Edge>)> = Vec::new();
+        for (e, eref) in firsts {
+            let w = &s.l[e.target as usize];
+            if eref == chosen || w.cost == u64::MAX {
+                continue;
+            }
+            let already = used.get(&e.key).copied().unwrap_or(0);
+            if w.amount < e.htlc_min
+                || w.amount > e.liquidity.saturating_sub(already)
+                || self.failed.contains(&e.scid)
+            {
+                continue;
+            }
+            let edges = self.collect_from(s, e.target, vec![e]);
+            if edges.last().map(|l| l.target) == Some(self.payee) {
+                out.push((w.cost, edges));
+            }
+        }
+        out.sort_by_key(|(c, _)| *c);
+        out.into_iter().map(|(_, e)| e).collect()
     }
 
     /// The HTLC amount on each edge for delivering `value`.
@@ -728,20 +778,43 @@ fn route_with(
                 RouteError::InsufficientLiquidity
             });
         };
-        let mut v = Ctx::max_value(&edges, &used).min(remaining).max(share);
-        let mut amounts = Ctx::amounts(&edges, v).ok_or(RouteError::NoRoute)?;
-        let fee = amounts[0] - v;
-        if fees_used + fee > fee_budget || !fits(&edges, &amounts, &used) {
-            v = share;
-            amounts = Ctx::amounts(&edges, v).ok_or(RouteError::NoRoute)?;
+        let alternatives = ctx.alternatives(s, &used);
+        for (k, edges) in std::iter::once(edges).chain(alternatives).enumerate() {
+            let left = max_paths as u64 - paths.len() as u64;
+            if remaining == 0 || left == 0 {
+                break;
+            }
+            let share = remaining.div_ceil(left);
+            let budget_left = fee_budget - fees_used;
+            // Fees may grow at most in proportion to the value placed, so
+            // the rest of the amount keeps its share of the budget.
+            let fee_ok = |fee: u64, v: u64| {
+                fee_budget == u64::MAX || fee as u128 * remaining as u128 <= budget_left as u128 * v as u128
+            };
+            let mut v = Ctx::max_value(&edges, &used).min(remaining);
+            if v < share {
+                if k == 0 {
+                    v = share;
+                } else {
+                    continue;
+                }
+            }
+            let mut amounts = Ctx::amounts(&edges, v).ok_or(RouteError::NoRoute)?;
+            if !fee_ok(amounts[0] - v, v) || !fits(&edges, &amounts, &used) {
+                v = share;
+                amounts = Ctx::amounts(&edges, v).ok_or(RouteError::NoRoute)?;
+                if k > 0 && (!fee_ok(amounts[0] - v, v) || !fits(&edges, &amounts, &used)) {
+                    continue;
+                }
+            }
+            let path = ctx.build_path(&edges, v).ok_or(RouteError::NoRoute)?;
+            for (e, a) in edges.iter().zip(&amounts) {
+                *used.entry(e.key).or_insert(0) += a;
+            }
+            fees_used += path.fee_msat();
+            remaining -= v;
+            paths.push(path);
         }
-        let path = ctx.build_path(&edges, v).ok_or(RouteError::NoRoute)?;
-        for (e, a) in edges.iter().zip(&amounts) {
-            *used.entry(e.key).or_insert(0) += a;
-        }
-        fees_used += path.fee_msat();
-        remaining -= v;
-        paths.push(path);
     }
     Ok(paths)
 }
