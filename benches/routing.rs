@@ -196,7 +196,10 @@ fn policy(j: &Json) -> Option<Policy> {
     })
 }
 
-fn load(graph_path: &str, query_path: &str) -> (Vec<(Point, Vec<u64>)>, Vec<Chan>, Vec<Query>) {
+/// Nodes (id, feature bits), channels and queries of the bench files.
+type BenchData = (Vec<(Point, Vec<u64>)>, Vec<Chan>, Vec<Query>);
+
+fn load(graph_path: &str, query_path: &str) -> BenchData {
     let text = std::fs::read_to_string(graph_path).expect("graph file");
     let mut nodes = Vec::new();
     let mut chans = Vec::new();
@@ -347,7 +350,9 @@ fn bench_channel_announcement_validation(n: u32) {
         m.bitcoin_signature_2 = secp.sign_ecdsa(&h, &fb).into();
         anns.push(m);
     }
-    let graph = Arc::new(NetworkGraph::new(bitcoin::blockdata::constants::ChainHash::BITCOIN));
+    let graph = Arc::new(NetworkGraph::new(
+        bitcoin::blockdata::constants::ChainHash::BITCOIN,
+    ));
     let sync = lnkit::gossip::P2PGossipSync::new(graph.clone(), None, Arc::new(NullLogger));
     let t = Instant::now();
     for a in &anns {
@@ -355,7 +360,11 @@ fn bench_channel_announcement_validation(n: u32) {
     }
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(graph.read_only().channel_count(), n as usize);
-    report("gossip_channel_announcement_validate_per_s", n as f64 / secs, "msgs/s");
+    report(
+        "gossip_channel_announcement_validate_per_s",
+        n as f64 / secs,
+        "msgs/s",
+    );
 }
 
 fn main() {

@@ -18,7 +18,9 @@ fn graph_from(chans: &[(u8, u8, u64, Option<u32>)]) -> NetworkGraph {
     let g = NetworkGraph::new(ChainHash::BITCOIN);
     for (i, (a, b, cap, fee)) in chans.iter().enumerate() {
         let scid = ShortChannelId(i as u64 * 7 + 1);
-        if g.add_channel_unchecked(scid, point(*a), point(*b), Some(*cap), 100).is_ok() {
+        if g.add_channel_unchecked(scid, point(*a), point(*b), Some(*cap), 100)
+            .is_ok()
+        {
             if let Some(fee) = fee {
                 g.update_channel_unchecked(&UnsignedPolicy {
                     short_channel_id: scid,
@@ -48,7 +50,8 @@ fn committed_seeds_decode_without_panicking() {
     }
     assert!(n >= 2);
     let one = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/graph_read/one_channel.bin"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds/graph_read/one_channel.bin"),
     )
     .unwrap();
     let g = NetworkGraph::read(&mut &one[..]).expect("the one-channel seed is a valid graph");

@@ -23,7 +23,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 fn now() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32
 }
 
 fn sk(i: u32) -> SecretKey {
@@ -38,7 +41,9 @@ fn pk(k: &SecretKey) -> Point {
 }
 
 fn sign(hash: [u8; 32], k: &SecretKey) -> WireSignature {
-    Secp256k1::new().sign_ecdsa(&SecpMessage::from_digest(hash), k).into()
+    Secp256k1::new()
+        .sign_ecdsa(&SecpMessage::from_digest(hash), k)
+        .into()
 }
 
 const ZERO_SIG: WireSignature = WireSignature([0; 64]);
@@ -109,7 +114,10 @@ fn node_ann(n: u32, ts: u32) -> NodeAnnouncement {
         node_id: pk(&sk(n)),
         rgb_color: [n as u8, 2, 3],
         alias: [b'n'; 32],
-        addresses: NodeAddresses(vec![SocketAddress::TcpIpV4 { addr: [10, 0, 0, n as u8], port: 9735 }]),
+        addresses: NodeAddresses(vec![SocketAddress::TcpIpV4 {
+            addr: [10, 0, 0, n as u8],
+            port: 9735,
+        }]),
         excess_data: Vec::new(),
     };
     m.signature = sign(m.signed_hash(), &sk(n));
@@ -119,7 +127,10 @@ fn node_ann(n: u32, ts: u32) -> NodeAnnouncement {
 fn funding_out(a: &ChannelAnnouncement, sats: u64) -> TxOut {
     TxOut {
         value: Amount::from_sat(sats),
-        script_pubkey: funding_script_pubkey(a.bitcoin_key_1.as_bytes(), a.bitcoin_key_2.as_bytes()),
+        script_pubkey: funding_script_pubkey(
+            a.bitcoin_key_1.as_bytes(),
+            a.bitcoin_key_2.as_bytes(),
+        ),
     }
 }
 
@@ -133,7 +144,14 @@ impl UtxoLookup for Utxos {
         if let Some(f) = self.futures.lock().unwrap().get(&scid) {
             return UtxoResult::Async(f.clone());
         }
-        UtxoResult::Sync(self.outs.lock().unwrap().get(&scid).cloned().unwrap_or(Err(UtxoLookupError::UnknownTx)))
+        UtxoResult::Sync(
+            self.outs
+                .lock()
+                .unwrap()
+                .get(&scid)
+                .cloned()
+                .unwrap_or(Err(UtxoLookupError::UnknownTx)),
+        )
     }
 }
 
@@ -146,18 +164,43 @@ fn setup() -> (Arc<NetworkGraph>, Arc<Utxos>, P2PGossipSync) {
 
 /// Nodes 1–2–3 with channels 10 (1–2) and 20 (2–3), all updates and node
 /// announcements.
-fn valid_set(utxos: &Utxos) -> (Vec<ChannelAnnouncement>, Vec<ChannelUpdate>, Vec<NodeAnnouncement>) {
+fn valid_set(
+    utxos: &Utxos,
+) -> (
+    Vec<ChannelAnnouncement>,
+    Vec<ChannelUpdate>,
+    Vec<NodeAnnouncement>,
+) {
     let t = now() - 100;
-    let anns = vec![chan_ann(10, 1, 2, ChainHash::BITCOIN), chan_ann(20, 2, 3, ChainHash::BITCOIN)];
+    let anns = vec![
+        chan_ann(10, 1, 2, ChainHash::BITCOIN),
+        chan_ann(20, 2, 3, ChainHash::BITCOIN),
+    ];
     for a in &anns {
-        utxos.outs.lock().unwrap().insert(a.short_channel_id.0, Ok(funding_out(a, 2_000_000)));
+        utxos
+            .outs
+            .lock()
+            .unwrap()
+            .insert(a.short_channel_id.0, Ok(funding_out(a, 2_000_000)));
     }
-    let upds = vec![chan_upd(10, 1, 2, t, 1), chan_upd(10, 2, 1, t, 2), chan_upd(20, 2, 3, t, 3), chan_upd(20, 3, 2, t, 4)];
+    let upds = vec![
+        chan_upd(10, 1, 2, t, 1),
+        chan_upd(10, 2, 1, t, 2),
+        chan_upd(20, 2, 3, t, 3),
+        chan_upd(20, 3, 2, t, 4),
+    ];
     let nodes = vec![node_ann(1, t), node_ann(2, t), node_ann(3, t)];
     (anns, upds, nodes)
 }
 
-fn apply_all(sync: &P2PGossipSync, set: &(Vec<ChannelAnnouncement>, Vec<ChannelUpdate>, Vec<NodeAnnouncement>)) {
+fn apply_all(
+    sync: &P2PGossipSync,
+    set: &(
+        Vec<ChannelAnnouncement>,
+        Vec<ChannelUpdate>,
+        Vec<NodeAnnouncement>,
+    ),
+) {
     for a in &set.0 {
         assert_eq!(sync.handle_channel_announcement(None, a), Ok(true));
     }
@@ -184,8 +227,20 @@ fn valid_announcement_set_is_accepted_and_routable() {
         let n = ro.node(&pk(&sk(2))).unwrap().announcement.as_ref().unwrap();
         assert_eq!(n.rgb, [2, 2, 3]);
     }
-    let p = RouteParameters::from_payment_params_and_value(PaymentParameters::from_node_id(pk(&sk(3)), 40), 10_000);
-    let r = find_route(&pk(&sk(1)), &p, &graph, None, &NullLogger, &FixedPenaltyScorer(0), &[0; 32]).unwrap();
+    let p = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::from_node_id(pk(&sk(3)), 40),
+        10_000,
+    );
+    let r = find_route(
+        &pk(&sk(1)),
+        &p,
+        &graph,
+        None,
+        &NullLogger,
+        &FixedPenaltyScorer(0),
+        &[0; 32],
+    )
+    .unwrap();
     // Node 2 charges 3 msat base + 100 ppm of 10,000 (1 msat).
     assert_eq!(r.get_total_fees(), 4);
     // Re-created messages are byte-identical to what was received.
@@ -214,10 +269,17 @@ fn bolt7_chan_ann_sig_bad_signatures_are_rejected() {
     let set = valid_set(&utxos);
     apply_all(&sync, &set);
     let mut a = chan_ann(30, 1, 3, ChainHash::BITCOIN);
-    utxos.outs.lock().unwrap().insert(30, Ok(funding_out(&a, 1_000_000)));
+    utxos
+        .outs
+        .lock()
+        .unwrap()
+        .insert(30, Ok(funding_out(&a, 1_000_000)));
     a.bitcoin_signature_2 = a.bitcoin_signature_1;
     let err = unchanged(&graph, || sync.apply_channel_announcement(&a));
-    assert_eq!(err, Err(GossipError::InvalidSignature("bitcoin_signature_2")));
+    assert_eq!(
+        err,
+        Err(GossipError::InvalidSignature("bitcoin_signature_2"))
+    );
     // Through the handler: a warning for the peer.
     let le = sync.handle_channel_announcement(None, &a).unwrap_err();
     assert!(matches!(le.action, ErrorAction::SendWarningMessage { .. }));
@@ -236,11 +298,17 @@ fn bolt7_unknown_chain_is_ignored() {
     let (graph, utxos, sync) = setup();
     apply_all(&sync, &valid_set(&utxos));
     let a = chan_ann(30, 1, 3, ChainHash::TESTNET3);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::WrongChain));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::WrongChain)
+    );
     let mut u = chan_upd(10, 1, 2, now(), 9);
     u.chain_hash = ChainHash::TESTNET3;
     let u = resign_upd(u, 1);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&u)), Err(GossipError::WrongChain));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&u)),
+        Err(GossipError::WrongChain)
+    );
 }
 
 #[test]
@@ -248,7 +316,10 @@ fn bolt7_node_ann_unknown_node_is_ignored() {
     let (graph, utxos, sync) = setup();
     apply_all(&sync, &valid_set(&utxos));
     let n = node_ann(7, now());
-    assert_eq!(unchanged(&graph, || sync.apply_node_announcement(&n)), Err(GossipError::UnknownNode));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_node_announcement(&n)),
+        Err(GossipError::UnknownNode)
+    );
     let le = sync.handle_node_announcement(None, &n).unwrap_err();
     assert!(matches!(le.action, ErrorAction::IgnoreAndLog(_)));
 }
@@ -260,15 +331,36 @@ fn bolt7_update_timestamp_older_or_equal_is_ignored() {
     apply_all(&sync, &set);
     let t = set.1[0].timestamp;
     let older = chan_upd(10, 1, 2, t - 1, 77);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&older)), Err(GossipError::OutdatedTimestamp));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&older)),
+        Err(GossipError::OutdatedTimestamp)
+    );
     let same = chan_upd(10, 1, 2, t, 1);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&same)), Err(GossipError::Duplicate));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&same)),
+        Err(GossipError::Duplicate)
+    );
     let older_node = node_ann(2, t - 1);
-    assert_eq!(unchanged(&graph, || sync.apply_node_announcement(&older_node)), Err(GossipError::OutdatedTimestamp));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_node_announcement(&older_node)),
+        Err(GossipError::OutdatedTimestamp)
+    );
     // Newer is applied.
-    assert_eq!(sync.apply_channel_update(&chan_upd(10, 1, 2, t + 1, 77)), Ok(true));
+    assert_eq!(
+        sync.apply_channel_update(&chan_upd(10, 1, 2, t + 1, 77)),
+        Ok(true)
+    );
     let dir = (pk(&sk(1)) > pk(&sk(2))) as u8;
-    assert_eq!(graph.read_only().channel(ShortChannelId(10)).unwrap().policy(dir).unwrap().fee_base_msat, 77);
+    assert_eq!(
+        graph
+            .read_only()
+            .channel(ShortChannelId(10))
+            .unwrap()
+            .policy(dir)
+            .unwrap()
+            .fee_base_msat,
+        77
+    );
 }
 
 #[test]
@@ -289,15 +381,27 @@ fn bolt7_update_sig_and_unknown_channel_and_limits() {
     let mut u = chan_upd(10, 1, 2, now(), 5);
     u.htlc_maximum_msat = 3_000_000_000; // above the 2,000,000 sat capacity
     let u = resign_upd(u, 1);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&u)), Err(GossipError::InvalidHtlcLimits));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&u)),
+        Err(GossipError::InvalidHtlcLimits)
+    );
     let mut u = chan_upd(10, 1, 2, now(), 5);
     u.message_flags = 0;
     let u = resign_upd(u, 1);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&u)), Err(GossipError::MustBeOneNotSet));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&u)),
+        Err(GossipError::MustBeOneNotSet)
+    );
     let u = chan_upd(10, 1, 2, now() + 10 * 86_400, 5);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&u)), Err(GossipError::FutureTimestamp));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&u)),
+        Err(GossipError::FutureTimestamp)
+    );
     let u = chan_upd(10, 1, 2, now() - 15 * 86_400, 5);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_update(&u)), Err(GossipError::StaleTimestamp));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_update(&u)),
+        Err(GossipError::StaleTimestamp)
+    );
     // dont_forward: applied, not relayed.
     let mut u = chan_upd(10, 1, 2, now(), 5);
     u.message_flags = 3;
@@ -310,16 +414,42 @@ fn bolt7_chan_ann_funding_missing_or_wrong_script_is_ignored() {
     let (graph, utxos, sync) = setup();
     apply_all(&sync, &valid_set(&utxos));
     let a = chan_ann(30, 1, 3, ChainHash::BITCOIN);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::FundingOutputMissing));
-    utxos.outs.lock().unwrap().insert(30, Ok(TxOut { value: Amount::from_sat(5), script_pubkey: ScriptBuf::new() }));
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::FundingScriptMismatch));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::FundingOutputMissing)
+    );
+    utxos.outs.lock().unwrap().insert(
+        30,
+        Ok(TxOut {
+            value: Amount::from_sat(5),
+            script_pubkey: ScriptBuf::new(),
+        }),
+    );
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::FundingScriptMismatch)
+    );
     // The keys of another channel: still the wrong script.
     let other = chan_ann(31, 2, 3, ChainHash::BITCOIN);
-    utxos.outs.lock().unwrap().insert(30, Ok(funding_out(&other, 5)));
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::FundingScriptMismatch));
-    utxos.outs.lock().unwrap().insert(30, Ok(funding_out(&a, 5)));
+    utxos
+        .outs
+        .lock()
+        .unwrap()
+        .insert(30, Ok(funding_out(&other, 5)));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::FundingScriptMismatch)
+    );
+    utxos
+        .outs
+        .lock()
+        .unwrap()
+        .insert(30, Ok(funding_out(&a, 5)));
     assert_eq!(sync.apply_channel_announcement(&a), Ok(true));
-    assert_eq!(sync.apply_channel_announcement(&a), Err(GossipError::Duplicate));
+    assert_eq!(
+        sync.apply_channel_announcement(&a),
+        Err(GossipError::Duplicate)
+    );
 }
 
 #[test]
@@ -327,10 +457,16 @@ fn bolt7_chan_ann_unknown_features_and_bad_order_are_rejected() {
     let (graph, _utxos, sync) = setup();
     let mut a = chan_ann(30, 1, 3, ChainHash::BITCOIN);
     a.features = ChannelFeatures::from_le_bytes(vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::UnknownRequiredFeatures));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::UnknownRequiredFeatures)
+    );
     let mut a = chan_ann(30, 1, 3, ChainHash::BITCOIN);
     std::mem::swap(&mut a.node_id_1, &mut a.node_id_2);
-    assert_eq!(unchanged(&graph, || sync.apply_channel_announcement(&a)), Err(GossipError::NodeIdsNotOrdered));
+    assert_eq!(
+        unchanged(&graph, || sync.apply_channel_announcement(&a)),
+        Err(GossipError::NodeIdsNotOrdered)
+    );
 }
 
 #[test]
@@ -339,7 +475,10 @@ fn async_utxo_answer_is_applied_later_and_broadcast() {
     let a = chan_ann(40, 4, 5, ChainHash::BITCOIN);
     let fut = UtxoFuture::new();
     utxos.futures.lock().unwrap().insert(40, fut.clone());
-    assert_eq!(sync.apply_channel_announcement(&a), Err(GossipError::Pending));
+    assert_eq!(
+        sync.apply_channel_announcement(&a),
+        Err(GossipError::Pending)
+    );
     let u = chan_upd(40, 4, 5, now(), 6);
     assert_eq!(sync.apply_channel_update(&u), Err(GossipError::Pending));
     assert_eq!(graph.read_only().channel_count(), 0);
@@ -364,16 +503,27 @@ fn async_utxo_answer_is_applied_later_and_broadcast() {
     let b = chan_ann(41, 4, 6, ChainHash::BITCOIN);
     let fut = UtxoFuture::new();
     utxos.futures.lock().unwrap().insert(41, fut.clone());
-    assert_eq!(sync.apply_channel_announcement(&b), Err(GossipError::Pending));
+    assert_eq!(
+        sync.apply_channel_announcement(&b),
+        Err(GossipError::Pending)
+    );
     fut.resolve(Err(UtxoLookupError::UnknownTx));
-    unchanged(&graph, || assert!(sync.get_and_clear_pending_msg_events().is_empty()));
+    unchanged(&graph, || {
+        assert!(sync.get_and_clear_pending_msg_events().is_empty())
+    });
     assert!(graph.read_only().channel(ShortChannelId(41)).is_none());
 }
 
 fn gossip_init() -> Init {
     let mut features = InitFeatures::empty();
     features.set_gossip_queries_optional();
-    Init { global_features: InitFeatures::empty(), features, networks: None, remote_addr: None, unknown_tlvs: Default::default() }
+    Init {
+        global_features: InitFeatures::empty(),
+        features,
+        networks: None,
+        remote_addr: None,
+        unknown_tlvs: Default::default(),
+    }
 }
 
 /// Delivers every queued message between two handlers until both are quiet.
@@ -383,18 +533,34 @@ fn pump(a: (&P2PGossipSync, PublicKey), b: (&P2PGossipSync, PublicKey)) -> usize
         let mut moved = false;
         for (from, to, to_id_of_from) in [(a.0, b.0, a.1), (b.0, a.0, b.1)] {
             for ev in from.get_and_clear_pending_msg_events() {
-                let MessageSendEvent::SendMessage { msg, .. } = ev else { continue };
+                let MessageSendEvent::SendMessage { msg, .. } = ev else {
+                    continue;
+                };
                 moved = true;
                 delivered += 1;
                 let peer = to_id_of_from;
                 match msg {
-                    Message::QueryChannelRange(m) => to.handle_query_channel_range(peer, m).unwrap(),
-                    Message::ReplyChannelRange(m) => to.handle_reply_channel_range(peer, m).unwrap(),
-                    Message::QueryShortChannelIds(m) => to.handle_query_short_channel_ids(peer, m).unwrap(),
-                    Message::ReplyShortChannelIdsEnd(m) => to.handle_reply_short_channel_ids_end(peer, m).unwrap(),
-                    Message::ChannelAnnouncement(m) => assert_eq!(to.handle_channel_announcement(Some(peer), &m), Ok(true)),
-                    Message::ChannelUpdate(m) => assert_eq!(to.handle_channel_update(Some(peer), &m), Ok(true)),
-                    Message::NodeAnnouncement(m) => assert_eq!(to.handle_node_announcement(Some(peer), &m), Ok(true)),
+                    Message::QueryChannelRange(m) => {
+                        to.handle_query_channel_range(peer, m).unwrap()
+                    }
+                    Message::ReplyChannelRange(m) => {
+                        to.handle_reply_channel_range(peer, m).unwrap()
+                    }
+                    Message::QueryShortChannelIds(m) => {
+                        to.handle_query_short_channel_ids(peer, m).unwrap()
+                    }
+                    Message::ReplyShortChannelIdsEnd(m) => {
+                        to.handle_reply_short_channel_ids_end(peer, m).unwrap()
+                    }
+                    Message::ChannelAnnouncement(m) => {
+                        assert_eq!(to.handle_channel_announcement(Some(peer), &m), Ok(true))
+                    }
+                    Message::ChannelUpdate(m) => {
+                        assert_eq!(to.handle_channel_update(Some(peer), &m), Ok(true))
+                    }
+                    Message::NodeAnnouncement(m) => {
+                        assert_eq!(to.handle_node_announcement(Some(peer), &m), Ok(true))
+                    }
                     Message::GossipTimestampFilter(_) => {}
                     other => panic!("unexpected {}", other.name()),
                 }
@@ -414,7 +580,9 @@ fn stream(n: u32, utxos: &Utxos) -> Vec<Message> {
     let mut scid_n = 0u64;
     let mut seed = 0x1234_5678u64;
     let mut rnd = |m: u64| {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 33) % m
     };
     for node in 2..=n {
@@ -424,12 +592,30 @@ fn stream(n: u32, utxos: &Utxos) -> Vec<Message> {
         peers.dedup();
         for peer in peers {
             scid_n += 1;
-            let scid = ShortChannelId::new(700_000 + scid_n as u32 / 3, scid_n as u32, 0).unwrap().0;
+            let scid = ShortChannelId::new(700_000 + scid_n as u32 / 3, scid_n as u32, 0)
+                .unwrap()
+                .0;
             let a = chan_ann(scid, peer, node, ChainHash::BITCOIN);
-            utxos.outs.lock().unwrap().insert(scid, Ok(funding_out(&a, 500_000 + rnd(5_000_000))));
+            utxos
+                .outs
+                .lock()
+                .unwrap()
+                .insert(scid, Ok(funding_out(&a, 500_000 + rnd(5_000_000))));
             out.push(Message::ChannelAnnouncement(a));
-            out.push(Message::ChannelUpdate(chan_upd(scid, peer, node, t + rnd(500) as u32, rnd(2000) as u32)));
-            out.push(Message::ChannelUpdate(chan_upd(scid, node, peer, t + rnd(500) as u32, rnd(2000) as u32)));
+            out.push(Message::ChannelUpdate(chan_upd(
+                scid,
+                peer,
+                node,
+                t + rnd(500) as u32,
+                rnd(2000) as u32,
+            )));
+            out.push(Message::ChannelUpdate(chan_upd(
+                scid,
+                node,
+                peer,
+                t + rnd(500) as u32,
+                rnd(2000) as u32,
+            )));
         }
     }
     for node in 1..=n {
@@ -461,7 +647,10 @@ fn recorded_stream_builds_the_graph_and_gossip_queries_sync_it_to_a_new_peer() {
     // A new peer B with an empty graph (and the same chain view) syncs from A.
     let graph_b = Arc::new(NetworkGraph::new(ChainHash::BITCOIN));
     let sync_b = P2PGossipSync::new(graph_b.clone(), Some(utxos_a.clone()), Arc::new(NullLogger));
-    let (id_a, id_b) = (PublicKey::from_secret_key(&Secp256k1::new(), &sk(500)), PublicKey::from_secret_key(&Secp256k1::new(), &sk(501)));
+    let (id_a, id_b) = (
+        PublicKey::from_secret_key(&Secp256k1::new(), &sk(500)),
+        PublicKey::from_secret_key(&Secp256k1::new(), &sk(501)),
+    );
     sync_b.peer_connected(id_a, &gossip_init(), false).unwrap();
     let delivered = pump((&sync_a, id_b), (&sync_b, id_a));
     assert!(delivered > channels * 3);

@@ -357,10 +357,13 @@ fn previously_failed_channels_are_avoided() {
 
 // ---- property: any returned route is valid against the graph --------------
 
+/// (node a, node b, capacity sat, a → b policy, b → a policy)
+type ChanSpec = (u8, u8, u64, Option<Pol>, Option<Pol>);
+
 #[derive(Clone, Debug)]
 struct Spec {
     n: u8,
-    chans: Vec<(u8, u8, u64, Option<Pol>, Option<Pol>)>,
+    chans: Vec<ChanSpec>,
     payer: u8,
     payee: u8,
     amount: u64,

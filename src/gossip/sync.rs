@@ -46,6 +46,9 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The ids and update timestamps of one `reply_channel_range`.
+type ReplyBatch = (Vec<ShortChannelId>, Vec<(u32, u32)>);
+
 struct PendingLookup {
     msg: ChannelAnnouncement,
     sigs: [bitcoin::secp256k1::ecdsa::Signature; 4],
@@ -95,12 +98,18 @@ impl P2PGossipSync {
     }
 
     fn push_event(&self, ev: MessageSendEvent) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ev);
     }
 
     /// Validates and applies a `channel_announcement`. `Ok(true)`: new and
     /// valid, relay it.
-    pub fn apply_channel_announcement(&self, msg: &ChannelAnnouncement) -> Result<bool, GossipError> {
+    pub fn apply_channel_announcement(
+        &self,
+        msg: &ChannelAnnouncement,
+    ) -> Result<bool, GossipError> {
         let scid = msg.short_channel_id;
         if self.graph.is_recently_closed(scid) {
             return Err(GossipError::RecentlyClosed);
@@ -109,7 +118,12 @@ impl P2PGossipSync {
             // bolt7-chan-ann-duplicate: already known.
             return Err(GossipError::Duplicate);
         }
-        if self.pending.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&scid.0) {
+        if self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&scid.0)
+        {
             return Err(GossipError::Duplicate);
         }
         let sigs = check_channel_announcement(&self.secp, &self.graph.chain_hash(), msg)?;
@@ -127,7 +141,12 @@ impl P2PGossipSync {
                         }
                         pending.insert(
                             scid.0,
-                            PendingLookup { msg: msg.clone(), sigs, future, updates: [None, None] },
+                            PendingLookup {
+                                msg: msg.clone(),
+                                sigs,
+                                future,
+                                updates: [None, None],
+                            },
                         );
                         return Err(GossipError::Pending);
                     }
@@ -194,7 +213,9 @@ impl P2PGossipSync {
                 // A channel whose funding check is pending keeps its latest updates.
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(p) = pending.get_mut(&scid.0) {
-                    let newer = p.updates[dir].as_ref().map_or(true, |u| u.timestamp < msg.timestamp);
+                    let newer = p.updates[dir]
+                        .as_ref()
+                        .map_or(true, |u| u.timestamp < msg.timestamp);
                     if newer {
                         p.updates[dir] = Some(msg.clone());
                     }
@@ -235,9 +256,15 @@ impl P2PGossipSync {
             htlc_maximum_msat: msg.htlc_maximum_msat,
             fee_base_msat: msg.fee_base_msat,
             fee_proportional_millionths: msg.fee_proportional_millionths,
-            proof: Some(Box::new(UpdateProof { signature, excess_data: msg.excess_data.clone() })),
+            proof: Some(Box::new(UpdateProof {
+                signature,
+                excess_data: msg.excess_data.clone(),
+            })),
         };
-        self.graph.write().set_policy(scid, dir as u8, policy).map_err(|_| GossipError::OutdatedTimestamp)?;
+        self.graph
+            .write()
+            .set_policy(scid, dir as u8, policy)
+            .map_err(|_| GossipError::OutdatedTimestamp)?;
         // BOLT 7 `dont_forward` (message_flags bit 1): private, not relayed.
         Ok(msg.message_flags & 2 == 0)
     }
@@ -269,10 +296,12 @@ impl P2PGossipSync {
             addresses_raw: addresses.get(2..).unwrap_or_default().to_vec(),
             proof: Some((sig, msg.excess_data.clone())),
         };
-        self.graph.update_node_unchecked(&msg.node_id, info).map_err(|e| match e {
-            super::GraphError::UnknownNode => GossipError::UnknownNode,
-            _ => GossipError::OutdatedTimestamp,
-        })?;
+        self.graph
+            .update_node_unchecked(&msg.node_id, info)
+            .map_err(|e| match e {
+                super::GraphError::UnknownNode => GossipError::UnknownNode,
+                _ => GossipError::OutdatedTimestamp,
+            })?;
         Ok(true)
     }
 
@@ -285,7 +314,9 @@ impl P2PGossipSync {
                 .iter()
                 .filter_map(|(k, p)| p.future.take().map(|r| (*k, r)))
                 .collect();
-            done.into_iter().filter_map(|(k, r)| pending.remove(&k).map(|p| (p, r))).collect()
+            done.into_iter()
+                .filter_map(|(k, r)| pending.remove(&k).map(|p| (p, r)))
+                .collect()
         };
         for (p, res) in ready {
             let scid = p.msg.short_channel_id;
@@ -297,9 +328,13 @@ impl P2PGossipSync {
                     for u in p.updates.into_iter().flatten() {
                         match self.apply_channel_update(&u) {
                             Ok(true) if first_update.is_none() => first_update = Some(u),
-                            Ok(true) => self.push_event(MessageSendEvent::BroadcastChannelUpdate { msg: u }),
+                            Ok(true) => {
+                                self.push_event(MessageSendEvent::BroadcastChannelUpdate { msg: u })
+                            }
                             Ok(false) => {}
-                            Err(e) => log_debug!(self.logger, "queued update for {scid} rejected: {e}"),
+                            Err(e) => {
+                                log_debug!(self.logger, "queued update for {scid} rejected: {e}")
+                            }
                         }
                     }
                     self.push_event(MessageSendEvent::BroadcastChannelAnnouncement {
@@ -307,12 +342,22 @@ impl P2PGossipSync {
                         update_msg: first_update,
                     });
                 }
-                Err(e) => log_debug!(self.logger, "channel_announcement {scid} rejected after lookup: {e}"),
+                Err(e) => log_debug!(
+                    self.logger,
+                    "channel_announcement {scid} rejected after lookup: {e}"
+                ),
             }
         }
     }
 
-    fn rebuild_announcement(&self, scid: u64) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+    fn rebuild_announcement(
+        &self,
+        scid: u64,
+    ) -> Option<(
+        ChannelAnnouncement,
+        Option<ChannelUpdate>,
+        Option<ChannelUpdate>,
+    )> {
         let ro = self.graph.read_only();
         let c = ro.channel(ShortChannelId(scid))?;
         let proof = c.proof.as_ref()?;
@@ -379,7 +424,9 @@ impl P2PGossipSync {
     fn send_next_query(&self, peer: PublicKey) {
         let batch: Vec<ShortChannelId> = {
             let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(state) = peers.get_mut(&peer) else { return };
+            let Some(state) = peers.get_mut(&peer) else {
+                return;
+            };
             if state.query_in_flight || state.to_query.is_empty() {
                 return;
             }
@@ -408,7 +455,8 @@ fn check_funding(
     res: Result<TxOut, super::UtxoLookupError>,
 ) -> Result<u64, GossipError> {
     let out = res.map_err(|_| GossipError::FundingOutputMissing)?;
-    let expected = funding_script_pubkey(msg.bitcoin_key_1.as_bytes(), msg.bitcoin_key_2.as_bytes());
+    let expected =
+        funding_script_pubkey(msg.bitcoin_key_1.as_bytes(), msg.bitcoin_key_2.as_bytes());
     if out.script_pubkey != expected {
         return Err(GossipError::FundingScriptMismatch);
     }
@@ -429,7 +477,8 @@ impl RoutingMessageHandler for P2PGossipSync {
         msg: &NodeAnnouncement,
     ) -> Result<bool, LightningError> {
         self.process_pending_lookups();
-        self.apply_node_announcement(msg).map_err(GossipError::into_lightning_error)
+        self.apply_node_announcement(msg)
+            .map_err(GossipError::into_lightning_error)
     }
 
     fn handle_channel_announcement(
@@ -438,7 +487,8 @@ impl RoutingMessageHandler for P2PGossipSync {
         msg: &ChannelAnnouncement,
     ) -> Result<bool, LightningError> {
         self.process_pending_lookups();
-        self.apply_channel_announcement(msg).map_err(GossipError::into_lightning_error)
+        self.apply_channel_announcement(msg)
+            .map_err(GossipError::into_lightning_error)
     }
 
     fn handle_channel_update(
@@ -447,27 +497,43 @@ impl RoutingMessageHandler for P2PGossipSync {
         msg: &ChannelUpdate,
     ) -> Result<bool, LightningError> {
         self.process_pending_lookups();
-        self.apply_channel_update(msg).map_err(GossipError::into_lightning_error)
+        self.apply_channel_update(msg)
+            .map_err(GossipError::into_lightning_error)
     }
 
     fn get_next_channel_announcement(
         &self,
         starting_point: u64,
-    ) -> Option<(ChannelAnnouncement, Option<ChannelUpdate>, Option<ChannelUpdate>)> {
+    ) -> Option<(
+        ChannelAnnouncement,
+        Option<ChannelUpdate>,
+        Option<ChannelUpdate>,
+    )> {
         let scids: Vec<u64> = {
             let ro = self.graph.read_only();
-            ro.data.channel_index.range(starting_point..).take(64).map(|(k, _)| *k).collect()
+            ro.data
+                .channel_index
+                .range(starting_point..)
+                .take(64)
+                .map(|(k, _)| *k)
+                .collect()
         };
         scids.into_iter().find_map(|s| self.rebuild_announcement(s))
     }
 
-    fn get_next_node_announcement(&self, starting_point: Option<&Point>) -> Option<NodeAnnouncement> {
+    fn get_next_node_announcement(
+        &self,
+        starting_point: Option<&Point>,
+    ) -> Option<NodeAnnouncement> {
         let mut from = starting_point.copied();
         loop {
             let ids: Vec<NodeId> = {
                 let ro = self.graph.read_only();
                 let range = match &from {
-                    Some(p) => ro.data.node_index.range((Bound::Excluded(*p), Bound::Unbounded)),
+                    Some(p) => ro
+                        .data
+                        .node_index
+                        .range((Bound::Excluded(*p), Bound::Unbounded)),
                     None => ro.data.node_index.range(..),
                 };
                 range.take(64).map(|(k, _)| *k).collect()
@@ -482,11 +548,19 @@ impl RoutingMessageHandler for P2PGossipSync {
         }
     }
 
-    fn peer_connected(&self, their_node_id: PublicKey, init: &Init, _inbound: bool) -> Result<(), ()> {
+    fn peer_connected(
+        &self,
+        their_node_id: PublicKey,
+        init: &Init,
+        _inbound: bool,
+    ) -> Result<(), ()> {
         if !init.features.supports_gossip_queries() {
             return Ok(());
         }
-        self.peers.lock().unwrap_or_else(|e| e.into_inner()).insert(their_node_id, PeerSync::default());
+        self.peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(their_node_id, PeerSync::default());
         let chain_hash = self.graph.chain_hash();
         // Ask for gossip from the last two weeks onwards, then for every
         // channel the peer knows (BOLT 7 gossip_queries).
@@ -514,10 +588,17 @@ impl RoutingMessageHandler for P2PGossipSync {
     }
 
     fn peer_disconnected(&self, their_node_id: PublicKey) {
-        self.peers.lock().unwrap_or_else(|e| e.into_inner()).remove(&their_node_id);
+        self.peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&their_node_id);
     }
 
-    fn handle_reply_channel_range(&self, their_node_id: PublicKey, msg: ReplyChannelRange) -> Result<(), LightningError> {
+    fn handle_reply_channel_range(
+        &self,
+        their_node_id: PublicKey,
+        msg: ReplyChannelRange,
+    ) -> Result<(), LightningError> {
         if msg.chain_hash != self.graph.chain_hash() {
             return Err(GossipError::WrongChain.into_lightning_error());
         }
@@ -549,16 +630,29 @@ impl RoutingMessageHandler for P2PGossipSync {
         if msg.chain_hash != self.graph.chain_hash() {
             return Err(GossipError::WrongChain.into_lightning_error());
         }
-        if let Some(s) = self.peers.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&their_node_id) {
+        if let Some(s) = self
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&their_node_id)
+        {
             s.query_in_flight = false;
         }
         self.send_next_query(their_node_id);
         Ok(())
     }
 
-    fn handle_query_channel_range(&self, their_node_id: PublicKey, msg: QueryChannelRange) -> Result<(), LightningError> {
+    fn handle_query_channel_range(
+        &self,
+        their_node_id: PublicKey,
+        msg: QueryChannelRange,
+    ) -> Result<(), LightningError> {
         let chain_hash = self.graph.chain_hash();
-        let reply = |first: u32, number: u32, complete: bool, ids: Vec<ShortChannelId>, ts: Option<Vec<(u32, u32)>>| {
+        let reply = |first: u32,
+                     number: u32,
+                     complete: bool,
+                     ids: Vec<ShortChannelId>,
+                     ts: Option<Vec<(u32, u32)>>| {
             Message::ReplyChannelRange(ReplyChannelRange {
                 chain_hash: msg.chain_hash,
                 first_blocknum: first,
@@ -573,13 +667,22 @@ impl RoutingMessageHandler for P2PGossipSync {
         // BOLT 7: without information about the chain, answer once with
         // `sync_complete` 0.
         if msg.chain_hash != chain_hash {
-            self.send(their_node_id, reply(msg.first_blocknum, msg.number_of_blocks, false, Vec::new(), None));
+            self.send(
+                their_node_id,
+                reply(
+                    msg.first_blocknum,
+                    msg.number_of_blocks,
+                    false,
+                    Vec::new(),
+                    None,
+                ),
+            );
             return Ok(());
         }
         let want_ts = msg.query_option.is_some_and(|o| o.0 & 1 != 0);
         let end = msg.end_blocknum();
         let (lo, hi) = ((msg.first_blocknum as u64) << 40, (end as u64) << 40);
-        let mut batches: Vec<(Vec<ShortChannelId>, Vec<(u32, u32)>)> = vec![(Vec::new(), Vec::new())];
+        let mut batches: Vec<ReplyBatch> = vec![(Vec::new(), Vec::new())];
         {
             let ro = self.graph.read_only();
             let mut last_block = None;
@@ -606,12 +709,27 @@ impl RoutingMessageHandler for P2PGossipSync {
         let starts: Vec<u32> = batches
             .iter()
             .enumerate()
-            .map(|(i, b)| if i == 0 { msg.first_blocknum } else { b.0[0].block_height() })
+            .map(|(i, b)| {
+                if i == 0 {
+                    msg.first_blocknum
+                } else {
+                    b.0[0].block_height()
+                }
+            })
             .collect();
         for (i, (ids, ts)) in batches.into_iter().enumerate() {
             let next = if i + 1 < n { starts[i + 1] } else { end };
             let ts = want_ts.then_some(ts);
-            self.send(their_node_id, reply(starts[i], next.saturating_sub(starts[i]), i + 1 == n, ids, ts));
+            self.send(
+                their_node_id,
+                reply(
+                    starts[i],
+                    next.saturating_sub(starts[i]),
+                    i + 1 == n,
+                    ids,
+                    ts,
+                ),
+            );
         }
         Ok(())
     }
@@ -635,7 +753,9 @@ impl RoutingMessageHandler for P2PGossipSync {
         }
         let mut nodes_sent: HashSet<NodeId> = HashSet::new();
         for scid in &msg.short_channel_ids.0 {
-            let Some((ann, u1, u2)) = self.rebuild_announcement(scid.0) else { continue };
+            let Some((ann, u1, u2)) = self.rebuild_announcement(scid.0) else {
+                continue;
+            };
             let (n1, n2) = (ann.node_id_1, ann.node_id_2);
             self.send(their_node_id, Message::ChannelAnnouncement(ann));
             for u in [u1, u2].into_iter().flatten() {

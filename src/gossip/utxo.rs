@@ -71,7 +71,11 @@ pub trait UtxoLookup: Send + Sync {
 /// BOLT 3 funding output script: P2WSH of
 /// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`, keys sorted lexicographically.
 pub fn funding_script_pubkey(key_a: &[u8; 33], key_b: &[u8; 33]) -> ScriptBuf {
-    let (k1, k2) = if key_a <= key_b { (key_a, key_b) } else { (key_b, key_a) };
+    let (k1, k2) = if key_a <= key_b {
+        (key_a, key_b)
+    } else {
+        (key_b, key_a)
+    };
     let witness = Builder::new()
         .push_opcode(OP_PUSHNUM_2)
         .push_slice(k1)

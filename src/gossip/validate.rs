@@ -2,9 +2,11 @@
 //! stable tag per requirement (used in the error text, the log line and
 //! the test names).
 
-use crate::msgs::{ChannelAnnouncement, ChannelUpdate, ErrorAction, LightningError, NodeAnnouncement, Warning};
 use crate::codec::WithU16Len;
 use crate::logger::Level;
+use crate::msgs::{
+    ChannelAnnouncement, ChannelUpdate, ErrorAction, LightningError, NodeAnnouncement, Warning,
+};
 use crate::types::{ChannelId, Point, ShortChannelId, WireSignature};
 use bitcoin::secp256k1::{ecdsa::Signature, Message, PublicKey, Secp256k1, VerifyOnly};
 use core::fmt;
@@ -81,16 +83,16 @@ impl GossipError {
     pub fn action(&self) -> ErrorAction {
         match self {
             // BOLT 7: invalid signatures "SHOULD send a warning".
-            GossipError::InvalidSignature(_) | GossipError::InvalidPoint | GossipError::NodeIdsNotOrdered => {
-                ErrorAction::SendWarningMessage {
-                    msg: Warning {
-                        channel_id: ChannelId::ALL,
-                        data: WithU16Len(self.to_string().into_bytes()),
-                        unknown_tlvs: Default::default(),
-                    },
-                    log_level: Level::Warn,
-                }
-            }
+            GossipError::InvalidSignature(_)
+            | GossipError::InvalidPoint
+            | GossipError::NodeIdsNotOrdered => ErrorAction::SendWarningMessage {
+                msg: Warning {
+                    channel_id: ChannelId::ALL,
+                    data: WithU16Len(self.to_string().into_bytes()),
+                    unknown_tlvs: Default::default(),
+                },
+                log_level: Level::Warn,
+            },
             GossipError::Duplicate => ErrorAction::IgnoreDuplicateGossip,
             _ => ErrorAction::IgnoreAndLog(Level::Debug),
         }
@@ -98,7 +100,10 @@ impl GossipError {
 
     /// As the handler trait's error type.
     pub fn into_lightning_error(self) -> LightningError {
-        LightningError { err: self.to_string(), action: self.action() }
+        LightningError {
+            err: self.to_string(),
+            action: self.action(),
+        }
     }
 }
 
@@ -111,7 +116,9 @@ impl fmt::Display for GossipError {
             GossipError::InvalidSignature(which) => format!("invalid {which}"),
             GossipError::UnknownRequiredFeatures => "unknown required feature bits".to_string(),
             GossipError::FundingOutputMissing => "funding output missing or spent".to_string(),
-            GossipError::FundingScriptMismatch => "funding output script does not match the keys".to_string(),
+            GossipError::FundingScriptMismatch => {
+                "funding output script does not match the keys".to_string()
+            }
             GossipError::Pending => "funding check pending".to_string(),
             GossipError::TooManyPendingLookups => "too many pending funding checks".to_string(),
             GossipError::Duplicate => "already known".to_string(),
@@ -141,9 +148,12 @@ pub(crate) fn verify(
     key: &PublicKey,
     which: &'static str,
 ) -> Result<Signature, GossipError> {
-    let sig = sig.to_signature().map_err(|_| GossipError::InvalidSignature(which))?;
+    let sig = sig
+        .to_signature()
+        .map_err(|_| GossipError::InvalidSignature(which))?;
     let msg = Message::from_digest(*hash);
-    secp.verify_ecdsa(&msg, &sig, key).map_err(|_| GossipError::InvalidSignature(which))?;
+    secp.verify_ecdsa(&msg, &sig, key)
+        .map_err(|_| GossipError::InvalidSignature(which))?;
     Ok(sig)
 }
 
@@ -180,8 +190,20 @@ pub(crate) fn check_channel_announcement(
     Ok([
         verify(secp, &hash, &msg.node_signature_1, &n1, "node_signature_1")?,
         verify(secp, &hash, &msg.node_signature_2, &n2, "node_signature_2")?,
-        verify(secp, &hash, &msg.bitcoin_signature_1, &b1, "bitcoin_signature_1")?,
-        verify(secp, &hash, &msg.bitcoin_signature_2, &b2, "bitcoin_signature_2")?,
+        verify(
+            secp,
+            &hash,
+            &msg.bitcoin_signature_1,
+            &b1,
+            "bitcoin_signature_1",
+        )?,
+        verify(
+            secp,
+            &hash,
+            &msg.bitcoin_signature_2,
+            &b2,
+            "bitcoin_signature_2",
+        )?,
     ])
 }
 
@@ -193,7 +215,13 @@ pub(crate) fn check_node_announcement_sig(
     let key = parse_point(&msg.node_id)?;
     // bolt7-node-ann-sig: "if signature is not a valid signature ... MUST
     // NOT process the message further."
-    verify(secp, &msg.signed_hash(), &msg.signature, &key, "node_announcement signature")
+    verify(
+        secp,
+        &msg.signed_hash(),
+        &msg.signature,
+        &key,
+        "node_announcement signature",
+    )
 }
 
 /// Checks a `channel_update`'s signature against the node of its direction.
@@ -204,5 +232,11 @@ pub(crate) fn check_channel_update_sig(
 ) -> Result<Signature, GossipError> {
     let key = parse_point(node)?;
     // bolt7-update-sig: signed by node_id_1 (direction 0) or node_id_2.
-    verify(secp, &msg.signed_hash(), &msg.signature, &key, "channel_update signature")
+    verify(
+        secp,
+        &msg.signed_hash(),
+        &msg.signature,
+        &key,
+        "channel_update signature",
+    )
 }

@@ -438,7 +438,11 @@ impl<'a> Ctx<'a> {
                 let c = self.data.channel(ci);
                 let dir = if c.node_one == self.payer { 0 } else { 1 };
                 let target = if dir == 0 { c.node_two } else { c.node_one };
-                let pos = self.index.slots.get(ci as usize).map_or(u32::MAX, |sl| sl[dir]);
+                let pos = self
+                    .index
+                    .slots
+                    .get(ci as usize)
+                    .map_or(u32::MAX, |sl| sl[dir]);
                 if let Some(ie) = self.index.edges.get(pos as usize) {
                     if ie.flags & EDGE_USABLE != 0 {
                         firsts.push((self.graph_edge(ie, target), pos));
@@ -789,7 +793,8 @@ fn route_with(
             // Fees may grow at most in proportion to the value placed, so
             // the rest of the amount keeps its share of the budget.
             let fee_ok = |fee: u64, v: u64| {
-                fee_budget == u64::MAX || fee as u128 * remaining as u128 <= budget_left as u128 * v as u128
+                fee_budget == u64::MAX
+                    || fee as u128 * remaining as u128 <= budget_left as u128 * v as u128
             };
             let mut v = Ctx::max_value(&edges, &used).min(remaining);
             if v < share {
