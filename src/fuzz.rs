@@ -106,10 +106,21 @@ pub type FuzzFn = fn(&[u8]);
 
 /// Every fuzz target by name, as used by `fuzz/` and the seed-corpus test.
 pub const TARGETS: &[(&str, FuzzFn)] = &[
-    ("read_message", fuzz_read_message),
-    ("setup_messages", fuzz_setup_messages),
-    ("channel_messages", fuzz_channel_messages),
-    ("interactive_messages", fuzz_interactive_messages),
-    ("gossip_messages", fuzz_gossip_messages),
-    ("tlv_stream", fuzz_tlv_stream),
+    ("read_message", crate::fuzz::fuzz_read_message),
+    ("setup_messages", crate::fuzz::fuzz_setup_messages),
+    ("channel_messages", crate::fuzz::fuzz_channel_messages),
+    (
+        "interactive_messages",
+        crate::fuzz::fuzz_interactive_messages,
+    ),
+    ("gossip_messages", crate::fuzz::fuzz_gossip_messages),
+    ("tlv_stream", crate::fuzz::fuzz_tlv_stream),
+    ("in_memory_signer", crate::sign::fuzz::fuzz_in_memory_signer),
+    (
+        "counterparty_commitment_secrets",
+        crate::channel::fuzz::fuzz_counterparty_commitment_secrets,
+    ),
+    ("onion_peel", crate::payment::fuzz::fuzz_onion_peel),
+    ("onion_failure", crate::payment::fuzz::fuzz_onion_failure),
+    ("invoice_parse", crate::payment::fuzz::fuzz_invoice_parse),
 ];

@@ -14,6 +14,9 @@
 //! - [`logger`]: the `Logger` trait the wallet supplies.
 //! - [`gossip`]: BOLT 7 network graph and gossip validation.
 //! - [`routing`]: `find_route`, the `Router` trait and scorers.
+//! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
+//! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
+//! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
 //!
 //! ## Decoding and encoding wire messages
 //!
@@ -32,13 +35,16 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+pub mod channel;
 pub mod codec;
 pub mod events;
 pub mod fuzz;
 pub mod gossip;
 pub mod logger;
 pub mod msgs;
+pub mod payment;
 pub mod routing;
+pub mod sign;
 pub mod types;
 
 pub use bitcoin;
