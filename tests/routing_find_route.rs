@@ -468,3 +468,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn bolt11_invoice_gives_payee_features_hints_and_final_cltv() {
+    use lnkit::payment::invoice::{self, Currency, InvoiceBuilder};
+    use lnkit::types::{PaymentHash, PaymentSecret};
+    let secp = Secp256k1::new();
+    let payee_key = SecretKey::from_slice(&[7; 32]).unwrap();
+    let (a, b, c) = (node(1), node(2), node(3));
+    let g = G::new();
+    g.chan(1, a, b, 10_000_000, Some(pol(0, 0, 10)), None);
+    g.chan(2, b, c, 10_000_000, Some(pol(1000, 0, 20)), None);
+    let inv = InvoiceBuilder::new(Currency::Bitcoin)
+        .timestamp_secs(1_700_000_000)
+        .payment_hash(PaymentHash([1; 32]))
+        .payment_secret(PaymentSecret([2; 32]))
+        .description("coffee")
+        .amount_msat(100_000)
+        .min_final_cltv_expiry_delta(80)
+        .basic_mpp()
+        .route_hint(invoice::RouteHint(vec![invoice::RouteHintHop {
+            src_node_id: c.to_public_key().unwrap(),
+            short_channel_id: ShortChannelId(99),
+            fee_base_msat: 10,
+            fee_proportional_millionths: 1000,
+            cltv_expiry_delta: 50,
+        }]))
+        .build_signed_with_key(&secp, &payee_key)
+        .unwrap();
+    let pp = PaymentParameters::from_bolt11_invoice(&inv);
+    assert_eq!(
+        pp.payee_pubkey,
+        NodeId::from(PublicKey::from_secret_key(&secp, &payee_key))
+    );
+    assert_eq!(pp.final_cltv_expiry_delta, 80);
+    let r = g
+        .route(
+            a,
+            &RouteParameters::from_payment_params_and_value(pp, 100_000),
+        )
+        .unwrap();
+    let got: Vec<_> = r.paths[0]
+        .hops
+        .iter()
+        .map(|h| (h.short_channel_id.0, h.fee_msat, h.cltv_expiry_delta))
+        .collect();
+    assert_eq!(got, vec![(1, 1000, 20), (2, 110, 50), (99, 100_000, 80)]);
+}

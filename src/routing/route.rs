@@ -111,6 +111,37 @@ impl PaymentParameters {
     }
 }
 
+impl From<&crate::payment::invoice::RouteHint> for RouteHint {
+    fn from(h: &crate::payment::invoice::RouteHint) -> Self {
+        RouteHint(
+            h.0.iter()
+                .map(|hop| RouteHintHop {
+                    src_node_id: hop.src_node_id.into(),
+                    short_channel_id: hop.short_channel_id,
+                    fees: RoutingFees {
+                        base_msat: hop.fee_base_msat,
+                        proportional_millionths: hop.fee_proportional_millionths,
+                    },
+                    cltv_expiry_delta: hop.cltv_expiry_delta,
+                    htlc_minimum_msat: None,
+                    htlc_maximum_msat: None,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl PaymentParameters {
+    /// Parameters to pay a BOLT 11 invoice: its payee, features, route
+    /// hints and final CLTV delta.
+    pub fn from_bolt11_invoice(invoice: &crate::payment::invoice::Bolt11Invoice) -> Self {
+        let final_cltv = u32::try_from(invoice.min_final_cltv_expiry_delta()).unwrap_or(u32::MAX);
+        PaymentParameters::from_node_id(invoice.payee_pubkey().into(), final_cltv)
+            .with_features_le(invoice.features_le().to_vec())
+            .with_route_hints(invoice.route_hints().map(RouteHint::from).collect())
+    }
+}
+
 /// A route request: payee constraints, amount and fee ceiling.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteParameters {
