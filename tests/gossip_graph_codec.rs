@@ -83,3 +83,26 @@ proptest! {
         prop_assert_eq!(back.read_only().node_count(), g.read_only().node_count());
     }
 }
+
+proptest! {
+    #[test]
+    fn scorer_state_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        lnkit::routing::fuzz::fuzz_scorer_read(&bytes);
+    }
+}
+
+#[test]
+fn scorer_seeds_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/scorer_read");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        let g = std::sync::Arc::new(NetworkGraph::new(ChainHash::BITCOIN));
+        assert!(lnkit::routing::ProbabilisticScorer::read_from(
+            &mut &bytes[..],
+            Default::default(),
+            g
+        )
+        .is_ok());
+        lnkit::routing::fuzz::fuzz_scorer_read(&bytes);
+    }
+}

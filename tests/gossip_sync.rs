@@ -664,3 +664,68 @@ fn recorded_stream_builds_the_graph_and_gossip_queries_sync_it_to_a_new_peer() {
         assert_eq!(c.capacity_sats, d.capacity_sats);
     }
 }
+
+#[test]
+fn query_channel_range_answers_the_range_with_timestamps() {
+    use lnkit::codec::BigSize;
+    use lnkit::msgs::QueryChannelRange;
+    let (_graph, utxos, sync) = setup();
+    let set = valid_set(&utxos);
+    apply_all(&sync, &set);
+    let peer = PublicKey::from_secret_key(&Secp256k1::new(), &sk(600));
+    let q = |chain, first, n, opt: Option<u64>| QueryChannelRange {
+        chain_hash: chain,
+        first_blocknum: first,
+        number_of_blocks: n,
+        query_option: opt.map(BigSize),
+        unknown_tlvs: Default::default(),
+    };
+    // scids 10 and 20 are in block 0.
+    sync.handle_query_channel_range(peer, q(ChainHash::BITCOIN, 0, 100, Some(1)))
+        .unwrap();
+    let ev = sync.get_and_clear_pending_msg_events();
+    assert_eq!(ev.len(), 1);
+    let MessageSendEvent::SendMessage {
+        msg: Message::ReplyChannelRange(r),
+        ..
+    } = &ev[0]
+    else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        (r.first_blocknum, r.number_of_blocks, r.sync_complete),
+        (0, 100, 1)
+    );
+    assert_eq!(
+        r.short_channel_ids.0,
+        vec![ShortChannelId(10), ShortChannelId(20)]
+    );
+    let ts = r.timestamps.as_ref().expect("timestamps were asked for");
+    assert_eq!(ts.0.len(), 2);
+    assert!(ts
+        .0
+        .iter()
+        .all(|(a, b)| *a == set.1[0].timestamp && *b == set.1[0].timestamp));
+    // A range without channels, and another chain.
+    sync.handle_query_channel_range(peer, q(ChainHash::BITCOIN, 5, 10, None))
+        .unwrap();
+    sync.handle_query_channel_range(peer, q(ChainHash::TESTNET3, 0, 10, None))
+        .unwrap();
+    let ev = sync.get_and_clear_pending_msg_events();
+    let replies: Vec<_> = ev
+        .iter()
+        .map(|e| match e {
+            MessageSendEvent::SendMessage {
+                msg: Message::ReplyChannelRange(r),
+                ..
+            } => r.clone(),
+            e => panic!("{e:?}"),
+        })
+        .collect();
+    assert!(replies[0].short_channel_ids.0.is_empty() && replies[0].sync_complete == 1);
+    assert_eq!(replies[0].timestamps, None);
+    assert_eq!(
+        replies[1].sync_complete, 0,
+        "no information about that chain"
+    );
+}

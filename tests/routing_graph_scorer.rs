@@ -313,3 +313,30 @@ fn scorer_learns_from_failure_and_success_then_decays_and_persists() {
         .unwrap();
     assert!(lo >= path.final_value_msat());
 }
+
+#[test]
+fn default_router_routes_and_counts_in_flight_htlcs() {
+    use lnkit::routing::{DefaultRouter, InFlightHtlcs, Router};
+    use std::sync::RwLock;
+    let g = Arc::new(sample_graph());
+    let scorer = Arc::new(RwLock::new(ProbabilisticScorer::new(
+        ScoringParameters::default(),
+        g.clone(),
+    )));
+    let router = DefaultRouter::new(g.clone(), Arc::new(NullLogger), scorer, [3; 32]);
+    let p = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::from_node_id(node(4), 40),
+        50_000_000,
+    );
+    let direct = router
+        .find_route(&node(1), &p, None, InFlightHtlcs::new())
+        .unwrap();
+    assert_eq!(direct.paths[0].hops[0].short_channel_id, ShortChannelId(4));
+    // Nearly the whole direct channel already in flight: its penalty makes
+    // the router prefer the other way round.
+    let mut inflight = InFlightHtlcs::new();
+    inflight.add(4, &node(1), &node(4), 960_000_000);
+    assert_eq!(inflight.used_msat(4, &node(1), &node(4)), 960_000_000);
+    let around = router.find_route(&node(1), &p, None, inflight).unwrap();
+    assert_ne!(around.paths[0].hops[0].short_channel_id, ShortChannelId(4));
+}

@@ -2,6 +2,7 @@
 //! the [`Router`] the channel manager calls, and scoring of channels from
 //! payment outcomes ([`ProbabilisticScorer`]).
 
+pub mod fuzz;
 mod pathfind;
 mod route;
 mod router;
