@@ -5,6 +5,8 @@
 //!
 //! Inputs: `ROUTE_GRAPH` / `ROUTE_QUERIES` env vars, else
 //! `../shared/route-bench/graph-12k.jsonl` and `route-queries.jsonl`.
+//! `ROUTE_MAX_QUERIES=N` runs only the first N queries; `ROUTE_VERBOSE=1`
+//! prints each query's time and path count on stderr.
 
 use lnkit::codec::{Readable, Writeable};
 use lnkit::gossip::{NetworkGraph, NodeAnnouncementInfo, NodeId, UnsignedPolicy};
