@@ -515,3 +515,34 @@ fn bolt11_invoice_gives_payee_features_hints_and_final_cltv() {
         .collect();
     assert_eq!(got, vec![(1, 1000, 20), (2, 110, 50), (99, 100_000, 80)]);
 }
+
+proptest! {
+    /// Hostile invoice data (hints with extreme fees and deltas, extreme
+    /// amounts, no fee ceiling) never panics the router.
+    #[test]
+    fn extreme_hints_and_amounts_never_panic(
+        base in any::<u32>(), ppm in any::<u32>(), cltv in any::<u16>(),
+        amount in 1u64..=u64::MAX, max_cltv in any::<u32>(), mpp in any::<bool>(),
+    ) {
+        let (a, b, p) = (node(1), node(2), node(9));
+        let g = G::new();
+        g.chan(1, a, b, u64::MAX / 1000, Some(Pol { max: u64::MAX, ..pol(base, ppm, cltv) }), None);
+        let hint = RouteHint(vec![RouteHintHop {
+            src_node_id: b,
+            short_channel_id: ShortChannelId(5),
+            fees: RoutingFees { base_msat: base, proportional_millionths: ppm },
+            cltv_expiry_delta: cltv,
+            htlc_minimum_msat: None,
+            htlc_maximum_msat: None,
+        }]);
+        let mut pp = PaymentParameters::from_node_id(p, u32::MAX - 5).with_route_hints(vec![hint]);
+        pp.max_total_cltv_expiry_delta = max_cltv;
+        if mpp {
+            pp = pp.with_features_le(vec![0, 0, 2]);
+        }
+        let rp = RouteParameters { payment_params: pp, final_value_msat: amount, max_total_routing_fee_msat: None };
+        if let Ok(r) = g.route(a, &rp) {
+            prop_assert_eq!(r.get_total_amount(), amount);
+        }
+    }
+}

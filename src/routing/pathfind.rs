@@ -360,11 +360,11 @@ impl<'a> Ctx<'a> {
                 None => return,
             }
         };
-        let new_fees = s.l[v].fees + fee;
+        let new_fees = s.l[v].fees.saturating_add(fee);
         if new_fees > fee_limit {
             return;
         }
-        let new_cltv = s.l[v].cltv + cltv;
+        let new_cltv = s.l[v].cltv.saturating_add(cltv);
         if new_cltv > self.max_cltv {
             return;
         }
@@ -766,7 +766,7 @@ fn route_with(
             return Err(RouteError::InsufficientLiquidity);
         }
         let share = remaining.div_ceil(left);
-        let budget_left = fee_budget - fees_used;
+        let budget_left = fee_budget.saturating_sub(fees_used);
         let share_budget = if fee_budget == u64::MAX {
             u64::MAX
         } else {
@@ -789,7 +789,7 @@ fn route_with(
                 break;
             }
             let share = remaining.div_ceil(left);
-            let budget_left = fee_budget - fees_used;
+            let budget_left = fee_budget.saturating_sub(fees_used);
             // Fees may grow at most in proportion to the value placed, so
             // the rest of the amount keeps its share of the budget.
             let fee_ok = |fee: u64, v: u64| {
@@ -816,7 +816,7 @@ fn route_with(
             for (e, a) in edges.iter().zip(&amounts) {
                 *used.entry(e.key).or_insert(0) += a;
             }
-            fees_used += path.fee_msat();
+            fees_used = fees_used.saturating_add(path.fee_msat());
             remaining -= v;
             paths.push(path);
         }
