@@ -411,7 +411,9 @@ fn main() {
         rss1.saturating_sub(rss0) as f64 / chans.len().max(1) as f64,
         "bytes",
     );
+    let t = Instant::now();
     let index_bytes = graph.prepare_routing();
+    report("graph_route_index_build_ms", t.elapsed().as_secs_f64() * 1e3, "ms");
     let rss2 = rss_bytes();
     report(
         "graph_route_index_bytes_per_channel",
