@@ -458,7 +458,7 @@ impl<'a> Ctx<'a> {
         let mut out: Vec<(u64, Vec<Edge>)> = Vec::new();
         for (e, eref) in firsts {
             let w = &s.l[e.target as usize];
-            if eref == chosen || w.cost == u64::MAX {
+            if eref == chosen || w.cost == u64::MAX || w.hops as usize >= MAX_PATH_HOPS {
                 continue;
             }
             let already = used.get(&e.key).copied().unwrap_or(0);
