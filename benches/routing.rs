@@ -413,7 +413,11 @@ fn main() {
     );
     let t = Instant::now();
     let index_bytes = graph.prepare_routing();
-    report("graph_route_index_build_ms", t.elapsed().as_secs_f64() * 1e3, "ms");
+    report(
+        "graph_route_index_build_ms",
+        t.elapsed().as_secs_f64() * 1e3,
+        "ms",
+    );
     let rss2 = rss_bytes();
     report(
         "graph_route_index_bytes_per_channel",

@@ -553,10 +553,22 @@ fn paths_are_limited_to_twenty_hops() {
     let ids: Vec<NodeId> = (1..=22).map(node).collect();
     let g = G::new();
     for i in 0..21 {
-        g.chan(i as u64 + 1, ids[i], ids[i + 1], 10_000_000, Some(pol(1, 0, 10)), None);
+        g.chan(
+            i as u64 + 1,
+            ids[i],
+            ids[i + 1],
+            10_000_000,
+            Some(pol(1, 0, 10)),
+            None,
+        );
     }
-    assert_eq!(g.route(ids[0], &params(ids[21], 10_000)), Err(RouteError::NoRoute));
-    let r = g.route(ids[1], &params(ids[21], 10_000)).expect("20 hops are fine");
+    assert_eq!(
+        g.route(ids[0], &params(ids[21], 10_000)),
+        Err(RouteError::NoRoute)
+    );
+    let r = g
+        .route(ids[1], &params(ids[21], 10_000))
+        .expect("20 hops are fine");
     assert_eq!(r.paths[0].hops.len(), 20);
     assert_eq!(r.get_total_fees(), 19);
 }
