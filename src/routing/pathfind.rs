@@ -246,9 +246,13 @@ impl<'a> Ctx<'a> {
 
     /// Whether some edge into the payee could carry `amount` at all (a
     /// cheap test that saves a whole search for amounts needing MPP).
-    fn payee_can_receive(&self, amount: u64) -> bool {
+    fn payee_can_receive(&self, amount: u64, used: &IntMap<u64, u64>) -> bool {
         let v = self.payee;
         let mut best = 0u64;
+        let avail = |e: &Edge| {
+            e.liquidity
+                .saturating_sub(used.get(&e.key).copied().unwrap_or(0))
+        };
         if (v as usize) < self.index.ids.len() {
             let (lo, hi) = (
                 self.index.offsets[v as usize],
@@ -256,13 +260,13 @@ impl<'a> Ctx<'a> {
             );
             for ie in &self.index.edges[lo as usize..hi as usize] {
                 if ie.flags & EDGE_USABLE != 0 {
-                    best = best.max(self.graph_edge(ie, v).liquidity);
+                    best = best.max(avail(&self.graph_edge(ie, v)));
                 }
             }
         }
         if let Some(list) = self.extra_in.get(&v) {
             for &ei in list {
-                best = best.max(self.extra_edges[ei as usize].liquidity);
+                best = best.max(avail(&self.extra_edges[ei as usize]));
             }
         }
         best >= amount
@@ -427,11 +431,8 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    /// Other paths the last search already found: through each of the
-    /// payer's channels whose far end has a label, cheapest first. They
-    /// share the search tree, so each costs no new search.
-    fn alternatives(&self, s: &Scratch, used: &IntMap<u64, u64>) -> Vec<Vec<Edge>> {
-        let chosen = s.l[self.payer as usize].next;
+    /// The payer's usable outgoing edges with their references.
+    fn payer_edges(&self) -> Vec<(Edge, u32)> {
         let mut firsts: Vec<(Edge, u32)> = Vec::new();
         if !self.skip_payer_graph_channels && (self.payer as usize) < self.data.nodes.len() {
             for &ci in &self.data.node(self.payer).channels {
@@ -455,6 +456,24 @@ impl<'a> Ctx<'a> {
                 firsts.push((*e, i as u32 | EXTRA));
             }
         }
+        firsts
+    }
+
+    /// Whether one of the payer's channels could carry `amount` at all.
+    fn payer_can_send(&self, amount: u64, used: &IntMap<u64, u64>) -> bool {
+        self.payer_edges().iter().any(|(e, _)| {
+            e.liquidity
+                .saturating_sub(used.get(&e.key).copied().unwrap_or(0))
+                >= amount
+        })
+    }
+
+    /// Other paths the last search already found: through each of the
+    /// payer's channels whose far end has a label, cheapest first. They
+    /// share the search tree, so each costs no new search.
+    fn alternatives(&self, s: &Scratch, used: &IntMap<u64, u64>) -> Vec<Vec<Edge>> {
+        let chosen = s.l[self.payer as usize].next;
+        let firsts = self.payer_edges();
         let mut out: Vec<(u64, Vec<Edge>)> = Vec::new();
         for (e, eref) in firsts {
             let w = &s.l[e.target as usize];
@@ -741,7 +760,7 @@ fn route_with(
     };
     // First: the whole amount over one path (cheapest in base fees).
     loop {
-        if !ctx.payee_can_receive(value) {
+        if !ctx.payee_can_receive(value, &used) || !ctx.payer_can_send(value, &used) {
             // No single path can deliver it: go straight to splitting.
         } else if let Some(edges) = ctx.search(s, value, fee_budget, &used) {
             if let Some(path) = ctx.build_path(&edges, value) {
@@ -772,7 +791,13 @@ fn route_with(
         } else {
             (budget_left as u128 * share as u128 / remaining as u128) as u64
         };
-        let Some(edges) = ctx.search(s, share, share_budget, &used) else {
+        // Cheap end checks first: a share no end channel can carry needs no search.
+        let found = if ctx.payer_can_send(share, &used) && ctx.payee_can_receive(share, &used) {
+            ctx.search(s, share, share_budget, &used)
+        } else {
+            None
+        };
+        let Some(edges) = found else {
             if relax("no path for the next part") {
                 continue;
             }
