@@ -123,4 +123,6 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
     ("onion_peel", crate::payment::fuzz::fuzz_onion_peel),
     ("onion_failure", crate::payment::fuzz::fuzz_onion_failure),
     ("invoice_parse", crate::payment::fuzz::fuzz_invoice_parse),
+    ("noise", crate::peer::fuzz::fuzz_noise),
+    ("peer_manager", crate::peer::fuzz::fuzz_peer_manager),
 ];

@@ -17,6 +17,8 @@
 //! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 //! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
 //! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
+//! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
+//! - [`net`]: a std `TcpStream` + threads driver for the `PeerManager`.
 //!
 //! ## Decoding and encoding wire messages
 //!
@@ -42,7 +44,9 @@ pub mod fuzz;
 pub mod gossip;
 pub mod logger;
 pub mod msgs;
+pub mod net;
 pub mod payment;
+pub mod peer;
 pub mod routing;
 pub mod sign;
 pub mod types;
