@@ -729,3 +729,98 @@ fn query_channel_range_answers_the_range_with_timestamps() {
         "no information about that chain"
     );
 }
+
+/// Two `PeerManager`s over an in-memory pipe, each with a `P2PGossipSync`:
+/// the new node learns the whole graph through gossip_queries.
+#[test]
+fn two_peer_managers_sync_a_graph_with_gossip_queries() {
+    use lnkit::peer::pipe::PipeDescriptor;
+    use lnkit::peer::{
+        ErroringMessageHandler, IgnoringMessageHandler, InMemoryNodeKey, MessageHandler,
+        PeerManager, PeerManagerConfig,
+    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn manager(seed: u8, sync: Arc<P2PGossipSync>) -> PeerManager<PipeDescriptor> {
+        let handlers = MessageHandler {
+            chan_handler: Arc::new(ErroringMessageHandler::new()),
+            route_handler: sync,
+            onion_message_handler: Arc::new(IgnoringMessageHandler),
+            custom_message_handler: Arc::new(IgnoringMessageHandler),
+        };
+        let counter = AtomicU64::new(seed as u64 * 1_000_000);
+        let entropy = move || {
+            let mut b = [9u8; 32];
+            b[..8].copy_from_slice(&counter.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+            b
+        };
+        let key = Arc::new(InMemoryNodeKey::new(
+            SecretKey::from_slice(&[seed; 32]).unwrap(),
+        ));
+        // Large gossip allowance: the whole initial sync is queued at once here.
+        let config = PeerManagerConfig {
+            drop_gossip_bytes: 64 << 20,
+            max_outbound_bytes: 128 << 20,
+            ..Default::default()
+        };
+        PeerManager::with_config(
+            handlers,
+            key,
+            Arc::new(entropy),
+            Arc::new(NullLogger),
+            config,
+        )
+    }
+
+    let (graph_a, utxos, sync_a) = setup();
+    let msgs = stream(30, &utxos);
+    for m in &msgs {
+        let ok = match m {
+            Message::ChannelAnnouncement(a) => sync_a.handle_channel_announcement(None, a),
+            Message::ChannelUpdate(u) => sync_a.handle_channel_update(None, u),
+            Message::NodeAnnouncement(n) => sync_a.handle_node_announcement(None, n),
+            _ => unreachable!(),
+        };
+        assert_eq!(ok, Ok(true));
+    }
+    let graph_b = Arc::new(NetworkGraph::new(ChainHash::BITCOIN));
+    let sync_b = Arc::new(P2PGossipSync::new(
+        graph_b.clone(),
+        Some(utxos.clone()),
+        Arc::new(NullLogger),
+    ));
+    let pm_a = manager(11, Arc::new(sync_a));
+    let pm_b = manager(12, sync_b);
+
+    let (da, db) = (PipeDescriptor::new(9001), PipeDescriptor::new(9002));
+    let act1 = pm_b
+        .new_outbound_connection(pm_a.node_id(), db.clone(), None)
+        .unwrap();
+    pm_a.new_inbound_connection(da.clone(), None).unwrap();
+    pm_a.read_event(&mut da.clone(), &act1).unwrap();
+    for _ in 0..200 {
+        pm_a.process_events();
+        pm_b.process_events();
+        let mut moved = false;
+        for (from, to_pm, to_d) in [(&da, &pm_b, &db), (&db, &pm_a, &da)] {
+            let data = from.take();
+            if !data.is_empty() {
+                moved = true;
+                for chunk in data.chunks(8192) {
+                    to_pm.read_event(&mut to_d.clone(), chunk).unwrap();
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    assert!(!da.is_disconnected() && !db.is_disconnected());
+    let (ra, rb) = (graph_a.read_only(), graph_b.read_only());
+    assert!(ra.channel_count() > 30);
+    assert_eq!(rb.channel_count(), ra.channel_count());
+    assert_eq!(rb.node_count(), 30);
+    for c in ra.channels() {
+        assert_eq!(rb.channel(c.short_channel_id).unwrap().policies, c.policies);
+    }
+}
