@@ -531,11 +531,21 @@ fn pump(a: (&P2PGossipSync, PublicKey), b: (&P2PGossipSync, PublicKey)) -> usize
     let mut delivered = 0;
     loop {
         let mut moved = false;
-        for (from, to, to_id_of_from) in [(a.0, b.0, a.1), (b.0, a.0, b.1)] {
-            for ev in from.get_and_clear_pending_msg_events() {
-                let MessageSendEvent::SendMessage { msg, .. } = ev else {
-                    continue;
-                };
+        for (from, to, to_id_of_from, reply_key) in [(a.0, b.0, a.1, b.1), (b.0, a.0, b.1, a.1)] {
+            // Event messages, then the paced answers to queries (which a
+            // PeerManager pulls while the peer's buffer has room).
+            let mut outgoing: Vec<Message> = from
+                .get_and_clear_pending_msg_events()
+                .into_iter()
+                .filter_map(|ev| match ev {
+                    MessageSendEvent::SendMessage { msg, .. } => Some(msg),
+                    _ => None,
+                })
+                .collect();
+            while let Some(m) = from.next_query_reply(reply_key) {
+                outgoing.push(m);
+            }
+            for msg in outgoing {
                 moved = true;
                 delivered += 1;
                 let peer = to_id_of_from;
@@ -757,10 +767,12 @@ fn two_peer_managers_sync_a_graph_with_gossip_queries() {
         let key = Arc::new(InMemoryNodeKey::new(
             SecretKey::from_slice(&[seed; 32]).unwrap(),
         ));
-        // Large gossip allowance: the whole initial sync is queued at once here.
+        // Tight buffers, far smaller than the whole answer: query answers and
+        // the initial sync must be paced by the peer's buffer, not dropped,
+        // and must not trip the outbound limit.
         let config = PeerManagerConfig {
-            drop_gossip_bytes: 64 << 20,
-            max_outbound_bytes: 128 << 20,
+            drop_gossip_bytes: 2048,
+            max_outbound_bytes: 16 * 1024,
             ..Default::default()
         };
         PeerManager::with_config(
@@ -798,7 +810,8 @@ fn two_peer_managers_sync_a_graph_with_gossip_queries() {
         .unwrap();
     pm_a.new_inbound_connection(da.clone(), None).unwrap();
     pm_a.read_event(&mut da.clone(), &act1).unwrap();
-    for _ in 0..200 {
+    let mut bytes_moved = 0;
+    for _ in 0..5000 {
         pm_a.process_events();
         pm_b.process_events();
         let mut moved = false;
@@ -806,6 +819,7 @@ fn two_peer_managers_sync_a_graph_with_gossip_queries() {
             let data = from.take();
             if !data.is_empty() {
                 moved = true;
+                bytes_moved += data.len();
                 for chunk in data.chunks(8192) {
                     to_pm.read_event(&mut to_d.clone(), chunk).unwrap();
                 }
@@ -816,6 +830,10 @@ fn two_peer_managers_sync_a_graph_with_gossip_queries() {
         }
     }
     assert!(!da.is_disconnected() && !db.is_disconnected());
+    assert!(
+        bytes_moved > 4 * 16 * 1024,
+        "the sync must exceed the buffers many times over ({bytes_moved})"
+    );
     let (ra, rb) = (graph_a.read_only(), graph_b.read_only());
     assert!(ra.channel_count() > 30);
     assert_eq!(rb.channel_count(), ra.channel_count());

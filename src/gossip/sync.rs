@@ -49,6 +49,31 @@ fn now_secs() -> u64 {
 /// The ids and update timestamps of one `reply_channel_range`.
 type ReplyBatch = (Vec<ShortChannelId>, Vec<(u32, u32)>);
 
+/// Spam limit: ids a peer asked about that wait for our answer (BOLT 7 lets
+/// one query name about 8,000); beyond it a query is refused.
+pub const MAX_QUEUED_REPLY_IDS: usize = 4 * 8192;
+
+/// One peer's `query_short_channel_ids` answers still to send. They are
+/// built lazily and pulled by the `PeerManager` only while the peer's
+/// outbound buffer has room ([`RoutingMessageHandler::next_query_reply`]),
+/// so answering a large query never floods (or gets dropped by) a peer.
+#[derive(Default)]
+struct PendingReplies {
+    /// Ids still to answer, and after each query's last id its end marker.
+    queue: VecDeque<ReplyItem>,
+    /// Messages built for the current id, not yet pulled.
+    ready: VecDeque<Message>,
+    /// Nodes whose announcement this query's answer already carried.
+    nodes_sent: HashSet<NodeId>,
+    /// Ids in `queue`.
+    ids: usize,
+}
+
+enum ReplyItem {
+    Id(ShortChannelId),
+    End(ReplyShortChannelIdsEnd),
+}
+
 struct PendingLookup {
     msg: ChannelAnnouncement,
     sigs: [bitcoin::secp256k1::ecdsa::Signature; 4],
@@ -71,6 +96,7 @@ pub struct P2PGossipSync {
     events: Mutex<Vec<MessageSendEvent>>,
     pending: Mutex<HashMap<u64, PendingLookup>>,
     peers: Mutex<HashMap<PublicKey, PeerSync>>,
+    replies: Mutex<HashMap<PublicKey, PendingReplies>>,
 }
 
 impl P2PGossipSync {
@@ -89,6 +115,7 @@ impl P2PGossipSync {
             events: Mutex::new(Vec::new()),
             pending: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
+            replies: Mutex::new(HashMap::new()),
         }
     }
 
@@ -592,6 +619,10 @@ impl RoutingMessageHandler for P2PGossipSync {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&their_node_id);
+        self.replies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&their_node_id);
     }
 
     fn handle_reply_channel_range(
@@ -751,33 +782,72 @@ impl RoutingMessageHandler for P2PGossipSync {
             );
             return Ok(());
         }
-        let mut nodes_sent: HashSet<NodeId> = HashSet::new();
-        for scid in &msg.short_channel_ids.0 {
-            let Some((ann, u1, u2)) = self.rebuild_announcement(scid.0) else {
-                continue;
-            };
-            let (n1, n2) = (ann.node_id_1, ann.node_id_2);
-            self.send(their_node_id, Message::ChannelAnnouncement(ann));
-            for u in [u1, u2].into_iter().flatten() {
-                self.send(their_node_id, Message::ChannelUpdate(u));
+        let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        let pending = replies.entry(their_node_id).or_default();
+        let n = msg.short_channel_ids.0.len();
+        if pending.ids + n > MAX_QUEUED_REPLY_IDS {
+            return Err(LightningError {
+                err: format!(
+                    "bolt7-query-flood: {} ids already queued for this peer",
+                    pending.ids
+                ),
+                action: crate::msgs::ErrorAction::IgnoreAndLog(crate::logger::Level::Debug),
+            });
+        }
+        pending.ids += n;
+        pending
+            .queue
+            .extend(msg.short_channel_ids.0.iter().map(|id| ReplyItem::Id(*id)));
+        // BOLT 7: the answer ends with `reply_short_channel_ids_end`.
+        pending
+            .queue
+            .push_back(ReplyItem::End(ReplyShortChannelIdsEnd {
+                chain_hash,
+                full_information: 1,
+                unknown_tlvs: Default::default(),
+            }));
+        Ok(())
+    }
+
+    fn next_query_reply(&self, their_node_id: PublicKey) -> Option<Message> {
+        let mut replies = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        let pending = replies.get_mut(&their_node_id)?;
+        loop {
+            if let Some(m) = pending.ready.pop_front() {
+                return Some(m);
             }
-            for n in [n1, n2] {
-                if nodes_sent.insert(n) {
-                    if let Some(na) = self.rebuild_node_announcement(&n) {
-                        self.send(their_node_id, Message::NodeAnnouncement(na));
+            match pending.queue.pop_front() {
+                None => {
+                    replies.remove(&their_node_id);
+                    return None;
+                }
+                Some(ReplyItem::End(end)) => {
+                    pending.nodes_sent.clear();
+                    return Some(Message::ReplyShortChannelIdsEnd(end));
+                }
+                Some(ReplyItem::Id(scid)) => {
+                    pending.ids -= 1;
+                    // BOLT 7: for each known id, its channel_announcement,
+                    // then its channel_updates, then each node's
+                    // node_announcement (once per answer).
+                    let Some((ann, u1, u2)) = self.rebuild_announcement(scid.0) else {
+                        continue;
+                    };
+                    let (n1, n2) = (ann.node_id_1, ann.node_id_2);
+                    pending.ready.push_back(Message::ChannelAnnouncement(ann));
+                    for u in [u1, u2].into_iter().flatten() {
+                        pending.ready.push_back(Message::ChannelUpdate(u));
+                    }
+                    for n in [n1, n2] {
+                        if pending.nodes_sent.insert(n) {
+                            if let Some(na) = self.rebuild_node_announcement(&n) {
+                                pending.ready.push_back(Message::NodeAnnouncement(na));
+                            }
+                        }
                     }
                 }
             }
         }
-        self.send(
-            their_node_id,
-            Message::ReplyShortChannelIdsEnd(ReplyShortChannelIdsEnd {
-                chain_hash,
-                full_information: 1,
-                unknown_tlvs: Default::default(),
-            }),
-        );
-        Ok(())
     }
 
     fn processing_queue_high(&self) -> bool {

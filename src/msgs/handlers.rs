@@ -205,6 +205,13 @@ pub trait RoutingMessageHandler: MessageSendEventsProvider + Send + Sync {
         their_node_id: PublicKey,
         msg: QueryShortChannelIds,
     ) -> Result<(), LightningError>;
+    /// The next message answering this peer's gossip queries, if any. The
+    /// `PeerManager` pulls these only while the peer's outbound buffer has
+    /// room, so a large answer is paced rather than flooding the peer.
+    fn next_query_reply(&self, their_node_id: PublicKey) -> Option<Message> {
+        let _ = their_node_id;
+        None
+    }
     /// True while the handler's queue of work is long: the `PeerManager`
     /// then stops reading gossip from peers.
     fn processing_queue_high(&self) -> bool;

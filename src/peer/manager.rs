@@ -715,6 +715,15 @@ impl<D: SocketDescriptor> PeerManager<D> {
                     None => break,
                 }
             }
+            // Answers to this peer's gossip queries, paced by its buffer.
+            while p.pending_out() < self.config.drop_gossip_bytes {
+                match self.handlers.route_handler.next_query_reply(id) {
+                    Some(m) => {
+                        enqueue(p, &m);
+                    }
+                    None => break,
+                }
+            }
             self.continue_initial_sync(p);
             if p.pending_out() != before && !touched.iter().any(|t| Arc::ptr_eq(t, h)) {
                 touched.push(h.clone());
