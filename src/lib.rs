@@ -39,7 +39,10 @@ pub mod events;
 pub mod fuzz;
 pub mod logger;
 pub mod msgs;
+pub mod persist;
 pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use bitcoin;
