@@ -220,8 +220,9 @@ impl BroadcasterInterface for MockChain {
 const WITNESS_RESERVED: [u8; 32] = [0; 32];
 
 fn build_block(prev: &Header, height: u32, salt: u64, txs: Vec<Transaction>) -> Block {
-    // BIP 34: the coinbase script starts with the height; the salt makes
-    // competing blocks differ.
+    // BIP 34: the coinbase script starts with the height, encoded as
+    // Bitcoin Core's `CScript() << height` (OP_1..OP_16 for small heights);
+    // the salt makes competing blocks differ.
     let script_sig = Builder::new()
         .push_int(height as i64)
         .push_int((salt & 0x7fff_ffff) as i64)
