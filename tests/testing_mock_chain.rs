@@ -88,7 +88,7 @@ fn mock_chain_mines_valid_linked_blocks_confirming_the_mempool() {
     assert_eq!(chain.block(20).unwrap().bip34_block_height().unwrap(), 20);
     assert_eq!(
         chain.best_block().block_hash,
-        chain.block(5).unwrap().block_hash()
+        chain.block(20).unwrap().block_hash()
     );
     assert_eq!(chain.broadcast_history().len(), 2);
 }
