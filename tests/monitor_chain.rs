@@ -405,3 +405,84 @@ fn monitor_reloads_from_a_filesystem_store() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn monitor_learns_preimage_from_the_peers_htlc_claim_on_chain() {
+    let f = Fixture::new();
+    let nd = node(&f);
+    let op = f.funding_outpoint();
+    nd.cm.update_channel(
+        op,
+        &step(
+            1,
+            ChannelMonitorUpdateStep::ChannelForceClosed {
+                should_broadcast: true,
+            },
+        ),
+    );
+    nd.chain.mine_blocks(1);
+    assert_eq!(nd.cm.release_pending_monitor_events().len(), 1);
+    let (commitment_txid, outputs) = nd
+        .cm
+        .with_monitor(&op, |m| {
+            let c = m.holder_commitment();
+            (c.txid(), c.htlcs().to_vec())
+        })
+        .unwrap();
+    let ours = outputs.iter().find(|h| h.offered).unwrap();
+    let theirs = outputs.iter().find(|h| !h.offered).unwrap();
+    // B claims the HTLC A offered with its preimage (witness
+    // `<remotehtlcsig> <payment_preimage> <script>`); a spend of B's HTLC
+    // with a 32-byte element that is no preimage of ours says nothing.
+    let claim = |vout: u32, item: [u8; 32]| {
+        let mut w = bitcoin::Witness::new();
+        w.push([0x30; 72]);
+        w.push(item);
+        w.push([0x51; 100]);
+        Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![bitcoin::TxIn {
+                previous_output: bitcoin::OutPoint {
+                    txid: commitment_txid,
+                    vout,
+                },
+                script_sig: ScriptBuf::new(),
+                sequence: bitcoin::Sequence::MAX,
+                witness: w,
+            }],
+            output: vec![bitcoin::TxOut {
+                value: bitcoin::Amount::from_sat(40_000),
+                script_pubkey: ScriptBuf::new(),
+            }],
+        }
+    };
+    let noise = claim(theirs.output_index, [0x77; 32]);
+    let good = claim(ours.output_index, PREIMAGE_A.0);
+    use lnkit::chain::BroadcasterInterface;
+    nd.chain.broadcast_transactions(&[&noise, &good]);
+    nd.chain.mine_blocks(1);
+    assert_eq!(
+        nd.cm.release_pending_monitor_events(),
+        vec![MonitorEvent::HtlcEvent {
+            funding_outpoint: op,
+            payment_hash: PREIMAGE_A.payment_hash(),
+            payment_preimage: PREIMAGE_A,
+            claim_txid: good.compute_txid(),
+            height: 3,
+        }]
+    );
+    assert_eq!(
+        nd.cm
+            .with_monitor(&op, |m| m.preimage(&PREIMAGE_A.payment_hash())),
+        Some(Some(PREIMAGE_A))
+    );
+    // Learned once: seeing it again (a reorg and re-mine) says nothing new.
+    nd.chain.reorg(1);
+    nd.chain.mine_blocks(1);
+    assert!(nd
+        .cm
+        .release_pending_monitor_events()
+        .iter()
+        .all(|e| !matches!(e, MonitorEvent::HtlcEvent { .. })));
+}

@@ -18,9 +18,13 @@ use lnkit::channel::script::CommitmentFormat;
 use lnkit::channel::tx::{ChannelTransactionParameters, Htlc, HtlcDirection};
 use lnkit::channel::{CommitmentNumber, FeeRatePerKw, MilliSatoshi};
 use lnkit::sign::{ChannelKeysId, ChannelSigner, InMemorySigner, KeysManager, SignerProvider};
-use lnkit::types::PaymentHash;
+use lnkit::types::PaymentPreimage;
 
 pub const CHANNEL_SAT: u64 = 1_000_000;
+/// The preimage of the HTLC A offered.
+pub const PREIMAGE_A: PaymentPreimage = PaymentPreimage([0xa1; 32]);
+/// The preimage of the HTLC B offered.
+pub const PREIMAGE_B: PaymentPreimage = PaymentPreimage([0xb2; 32]);
 pub const FEERATE: FeeRatePerKw = FeeRatePerKw(2500);
 
 pub struct Fixture {
@@ -46,13 +50,13 @@ pub fn htlcs() -> Vec<Htlc> {
             direction: HtlcDirection::HolderOffered,
             amount: MilliSatoshi(50_000_000),
             cltv_expiry: 500_100,
-            payment_hash: PaymentHash([0xa1; 32]),
+            payment_hash: PREIMAGE_A.payment_hash(),
         },
         Htlc {
             direction: HtlcDirection::CounterpartyOffered,
             amount: MilliSatoshi(30_000_000),
             cltv_expiry: 500_200,
-            payment_hash: PaymentHash([0xb2; 32]),
+            payment_hash: PREIMAGE_B.payment_hash(),
         },
     ]
 }

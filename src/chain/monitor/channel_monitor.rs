@@ -12,7 +12,7 @@ use crate::chain::{
 use crate::channel::keys::{per_commitment_point, CounterpartyCommitmentSecrets};
 use crate::channel::script::to_local_script;
 use crate::channel::tx::{
-    der_with_sighash, ChannelTransactionParameters, HolderCommitmentTransaction,
+    der_with_sighash, ChannelTransactionParameters, HolderCommitmentTransaction, HtlcDirection,
 };
 use crate::channel::{CommitmentNumber, FeeRatePerKw, MAX_COMMITMENT_NUMBER};
 use crate::codec::{BigSize, DecodeError, Readable, Writeable};
@@ -379,9 +379,95 @@ impl ChannelMonitor {
         fee_estimator: &dyn FeeEstimator,
         logger: &dyn Logger,
     ) -> bool {
-        if self.funding_spend.is_some() {
+        let mut changed = false;
+        if self.funding_spend.is_none() {
+            changed |= self.check_funding_spend(
+                header,
+                txdata,
+                height,
+                broadcaster,
+                fee_estimator,
+                logger,
+            );
+        }
+        if let Some(spend) = &self.funding_spend {
+            let commitment_txid = spend.txid;
+            changed |= self.check_htlc_claims(txdata, commitment_txid, height, logger);
+        }
+        changed
+    }
+
+    /// Looks for preimages of HTLCs we offered in the witnesses of
+    /// transactions spending the commitment that closed the channel: the
+    /// peer's claim (directly, or by its HTLC-success transaction) reveals
+    /// the preimage we must use upstream.
+    fn check_htlc_claims(
+        &mut self,
+        txdata: &[(usize, &Transaction)],
+        commitment_txid: Txid,
+        height: u32,
+        logger: &dyn Logger,
+    ) -> bool {
+        let offered: Vec<PaymentHash> = self
+            .holder
+            .htlcs
+            .iter()
+            .chain(
+                self.counterparty_commitments
+                    .iter()
+                    .flat_map(|c| c.htlcs.iter()),
+            )
+            .filter(|h| h.direction == HtlcDirection::HolderOffered)
+            .map(|h| h.payment_hash)
+            .collect();
+        if offered.is_empty() {
             return false;
         }
+        let mut changed = false;
+        for (_, tx) in txdata {
+            for input in &tx.input {
+                if input.previous_output.txid != commitment_txid {
+                    continue;
+                }
+                for item in input.witness.iter().filter(|i| i.len() == 32) {
+                    let preimage = PaymentPreimage(item.try_into().expect("32 bytes"));
+                    let payment_hash = preimage.payment_hash();
+                    if !offered.contains(&payment_hash)
+                        || self.preimages.contains_key(&payment_hash)
+                    {
+                        continue;
+                    }
+                    log_info!(
+                        logger,
+                        "channel {}: preimage of htlc {:?} learned on chain from {}",
+                        self.params.funding_outpoint,
+                        payment_hash,
+                        tx.compute_txid()
+                    );
+                    self.preimages.insert(payment_hash, preimage);
+                    self.pending_events.push(MonitorEvent::HtlcEvent {
+                        funding_outpoint: self.params.funding_outpoint,
+                        payment_hash,
+                        payment_preimage: preimage,
+                        claim_txid: tx.compute_txid(),
+                        height,
+                    });
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    fn check_funding_spend(
+        &mut self,
+        header: &Header,
+        txdata: &[(usize, &Transaction)],
+        height: u32,
+        broadcaster: &dyn BroadcasterInterface,
+        fee_estimator: &dyn FeeEstimator,
+        logger: &dyn Logger,
+    ) -> bool {
         let funding = self.params.funding_outpoint;
         let Some(tx) = txdata
             .iter()

@@ -33,6 +33,7 @@ use crate::channel::keys::SecretStoreError;
 use crate::channel::tx::{SignatureError, TxBuildError};
 use crate::channel::CommitmentNumber;
 use crate::sign::SignError;
+use crate::types::{PaymentHash, PaymentPreimage};
 use bitcoin::{BlockHash, OutPoint, Txid};
 use core::fmt;
 
@@ -92,6 +93,20 @@ pub enum MonitorEvent {
         height: u32,
         /// What it was.
         kind: FundingSpendKind,
+    },
+    /// The peer claimed an HTLC we offered on chain, revealing its
+    /// preimage (claim it upstream). The monitor keeps the preimage too.
+    HtlcEvent {
+        /// The channel's funding output.
+        funding_outpoint: OutPoint,
+        /// The HTLC's payment hash.
+        payment_hash: PaymentHash,
+        /// The preimage revealed.
+        payment_preimage: PaymentPreimage,
+        /// The transaction that revealed it.
+        claim_txid: Txid,
+        /// The height it confirmed at.
+        height: u32,
     },
     /// Every in-flight update of the channel up to `monitor_update_id` is
     /// durably persisted: messages held for them may go out.
