@@ -486,3 +486,58 @@ fn monitor_learns_preimage_from_the_peers_htlc_claim_on_chain() {
         .iter()
         .all(|e| !matches!(e, MonitorEvent::HtlcEvent { .. })));
 }
+
+#[derive(Default)]
+struct RecFilter(std::sync::Mutex<Vec<String>>);
+impl lnkit::chain::Filter for RecFilter {
+    fn register_tx(&self, txid: &bitcoin::Txid, _: &bitcoin::Script) {
+        self.0.lock().unwrap().push(format!("tx {txid}"));
+    }
+    fn register_output(&self, output: lnkit::chain::WatchedOutput) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("out {}", output.outpoint));
+    }
+}
+
+#[test]
+fn monitor_light_client_registers_the_funding_output_and_confirms_by_txid() {
+    use lnkit::chain::Confirm;
+    let f = Fixture::new();
+    let op = f.funding_outpoint();
+    let filter = Arc::new(RecFilter::default());
+    let chain = MockChain::new();
+    let cm = ChainMonitor::new(
+        Some(filter.clone()),
+        Arc::new(lnkit::testing::TestBroadcaster::new()),
+        Arc::new(TestLogger::new()),
+        Arc::new(TestFeeEstimator::new(1000)),
+        Arc::new(TestPersister::new()),
+    );
+    cm.watch_channel(op, f.monitor()).unwrap();
+    assert_eq!(
+        *filter.0.lock().unwrap(),
+        vec![format!("tx {}", op.txid), format!("out {op}")]
+    );
+    let theirs = f.b_commitment_tx(0);
+    chain.mine_blocks(3);
+    let header = chain.block(3).unwrap().header;
+    cm.transactions_confirmed(&header, &[(1, &theirs)], 3);
+    cm.best_block_updated(&header, 3);
+    assert!(matches!(
+        cm.release_pending_monitor_events()[..],
+        [MonitorEvent::CommitmentTxConfirmed {
+            kind: FundingSpendKind::Counterparty { .. },
+            height: 3,
+            ..
+        }]
+    ));
+    assert_eq!(
+        cm.get_relevant_txids(),
+        vec![(theirs.compute_txid(), 3, Some(header.block_hash()))]
+    );
+    assert_eq!(cm.with_monitor(&op, |m| m.best_block().height), Some(3));
+    cm.transaction_unconfirmed(&theirs.compute_txid());
+    assert!(cm.get_relevant_txids().is_empty());
+}
