@@ -100,3 +100,92 @@ fn filesystem_store_writes_leave_no_temp_files_and_ignore_stray_ones() {
     assert!(v.iter().all(|b| *b == v[0]));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod monitor_common;
+
+use lnkit::chain::monitor::ChannelMonitorUpdate;
+use lnkit::chain::{
+    BroadcasterInterface, ChannelMonitorUpdateStatus, ConfirmationTarget, FeeEstimator,
+};
+use lnkit::codec::Writeable;
+use lnkit::logger::NullLogger;
+use lnkit::persist::{monitor_key, MonitorUpdatingPersister, Persist, MONITOR_NAMESPACE};
+use monitor_common::*;
+use std::sync::Arc;
+
+struct Nothing;
+impl BroadcasterInterface for Nothing {
+    fn broadcast_transactions(&self, _: &[&bitcoin::Transaction]) {}
+}
+impl FeeEstimator for Nothing {
+    fn get_est_sat_per_1000_weight(&self, _: ConfirmationTarget) -> u32 {
+        253
+    }
+}
+
+#[test]
+fn monitor_updating_persister_logs_updates_compacts_and_replays() {
+    let f = Fixture::new();
+    let op = f.funding_outpoint();
+    let store = Arc::new(InMemoryStore::new());
+    let p = MonitorUpdatingPersister::new(store.clone(), 3);
+    let mut m = f.monitor();
+    assert_eq!(
+        p.persist_new_channel(op, &m),
+        ChannelMonitorUpdateStatus::Completed
+    );
+    let mut updates: Vec<ChannelMonitorUpdate> = Vec::new();
+    for id in 1..=5 {
+        let u = commitments_update(&f, id, id);
+        m.update_monitor(&u, &Nothing, &Nothing, &NullLogger)
+            .unwrap();
+        assert_eq!(
+            p.update_persisted_channel(op, Some(&u), &m),
+            ChannelMonitorUpdateStatus::Completed
+        );
+        updates.push(u);
+    }
+    let ns = format!("upd_{}", monitor_key(&op));
+    assert_eq!(
+        store.list(&ns).unwrap(),
+        vec![format!("{:020}", 4), format!("{:020}", 5)]
+    );
+    // The full monitor on disk is as of update 3; replay brings it to 5.
+    let stored = lnkit::chain::monitor::ChannelMonitor::read(
+        &store.read(MONITOR_NAMESPACE, &monitor_key(&op)).unwrap(),
+        &f.ka,
+    )
+    .unwrap();
+    assert_eq!(stored.latest_update_id(), 3);
+    let read =
+        |p: &MonitorUpdatingPersister| p.read_all_monitors(&f.ka, &Nothing, &Nothing, &NullLogger);
+    let back = read(&p).unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].latest_update_id(), 5);
+    assert_eq!(back[0].encode(), m.encode());
+
+    // A stale record (left by a crash before cleanup) is skipped.
+    store
+        .write(&ns, &format!("{:020}", 2), &updates[1].encode())
+        .unwrap();
+    assert_eq!(read(&p).unwrap()[0].encode(), m.encode());
+
+    // A chain event writes the full monitor and clears the log.
+    assert_eq!(
+        p.update_persisted_channel(op, None, &m),
+        ChannelMonitorUpdateStatus::Completed
+    );
+    assert!(store.list(&ns).unwrap().is_empty());
+    assert_eq!(read(&p).unwrap()[0].encode(), m.encode());
+
+    // A corrupt record is an error, never a silently older monitor.
+    let u6 = commitments_update(&f, 6, 6);
+    store
+        .write(&ns, &format!("{:020}", 6), &u6.encode()[..40])
+        .unwrap();
+    assert_eq!(read(&p).unwrap_err().kind(), ErrorKind::InvalidData);
+    store
+        .write(&ns, &format!("{:020}", 6), &updates[4].encode())
+        .unwrap();
+    assert_eq!(read(&p).unwrap_err().kind(), ErrorKind::InvalidData);
+}

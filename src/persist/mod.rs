@@ -6,7 +6,9 @@
 //!   [`FilesystemStore`] (atomic writes: temp file, fsync, rename, fsync
 //!   of the directory).
 //! - [`Persist`]: saves a whole [`ChannelMonitor`] when created and after
-//!   every update; [`KVStorePersister`] does it over any [`KVStore`].
+//!   every update; [`KVStorePersister`] writes the whole monitor each
+//!   time, [`MonitorUpdatingPersister`] writes only the update and the
+//!   whole monitor every few updates.
 //!
 //! Persist before speak: a `Persist` implementation answers
 //! [`ChannelMonitorUpdateStatus::Completed`] only once the data is durable
@@ -15,9 +17,11 @@
 
 mod fs;
 mod memory;
+mod update_log;
 
 pub use fs::FilesystemStore;
 pub use memory::InMemoryStore;
+pub use update_log::MonitorUpdatingPersister;
 
 use crate::chain::monitor::{ChannelMonitor, ChannelMonitorUpdate};
 use crate::chain::ChannelMonitorUpdateStatus;
@@ -98,9 +102,8 @@ pub fn monitor_key(funding_outpoint: &OutPoint) -> String {
 }
 
 /// A [`Persist`] that writes the whole monitor to a [`KVStore`] on every
-/// change, synchronously. Simple and always consistent; a store of update
-/// logs (writing only the update, compacting now and then) would write
-/// less per payment.
+/// change, synchronously. Simple and always consistent;
+/// [`MonitorUpdatingPersister`] writes less per payment.
 #[derive(Clone)]
 pub struct KVStorePersister {
     store: Arc<dyn KVStore>,
