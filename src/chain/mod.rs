@@ -9,7 +9,6 @@
 //!
 //! Nothing here reads the clock or the network: the wallet calls in.
 
-/// Channel monitors, the `ChainMonitor` and the `Watch` trait.
 pub mod monitor;
 
 use bitcoin::block::Header;
