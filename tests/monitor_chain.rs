@@ -541,3 +541,31 @@ fn monitor_light_client_registers_the_funding_output_and_confirms_by_txid() {
     cm.transaction_unconfirmed(&theirs.compute_txid());
     assert!(cm.get_relevant_txids().is_empty());
 }
+
+#[test]
+fn monitor_chain_monitor_is_a_shareable_watch_and_rebroadcasts_unconfirmed_force_closes() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ChainMonitor>();
+    send_sync::<lnkit::chain::monitor::ChannelMonitor>();
+    let f = Fixture::new();
+    let nd = node(&f);
+    let op = f.funding_outpoint();
+    let watch: Arc<dyn Watch> = nd.cm.clone();
+    assert_eq!(nd.cm.rebroadcast_pending_claims(), 0);
+    watch.update_channel(
+        op,
+        &step(
+            1,
+            ChannelMonitorUpdateStep::ChannelForceClosed {
+                should_broadcast: true,
+            },
+        ),
+    );
+    let first = nd.chain.broadcast_history().len();
+    assert_eq!(nd.cm.rebroadcast_pending_claims(), 1);
+    let history = nd.chain.broadcast_history();
+    assert_eq!(history.len(), first + 1);
+    assert_eq!(history[history.len() - 1], history[history.len() - 2]);
+    nd.chain.mine_blocks(1);
+    assert_eq!(nd.cm.rebroadcast_pending_claims(), 0);
+}

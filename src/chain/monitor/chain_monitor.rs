@@ -179,6 +179,34 @@ impl ChainMonitor {
         Ok(())
     }
 
+    /// Broadcasts again our latest commitment of every force-closed
+    /// channel whose funding output is not spent yet (call on a timer: a
+    /// broadcast can be dropped by the mempool or lost while offline).
+    /// Returns how many commitments were rebroadcast.
+    pub fn rebroadcast_pending_claims(&self) -> usize {
+        let mut n = 0;
+        for (outpoint, holder) in self.read().iter() {
+            let h = lock(holder);
+            if !h.monitor.is_force_closed() || h.monitor.funding_spend().is_some() {
+                continue;
+            }
+            match h.monitor.get_latest_holder_commitment_txn() {
+                Ok(txs) => {
+                    let refs: Vec<&Transaction> = txs.iter().collect();
+                    self.broadcaster.broadcast_transactions(&refs);
+                    n += 1;
+                }
+                Err(e) => log_error!(
+                    self.logger,
+                    "cannot sign the commitment of {} for rebroadcast: {}",
+                    outpoint,
+                    e
+                ),
+            }
+        }
+        n
+    }
+
     /// Runs `f` on every monitor and persists those it changed.
     fn for_each_monitor(&self, mut f: impl FnMut(&mut ChannelMonitor) -> bool) {
         for (outpoint, holder) in self.read().iter() {
