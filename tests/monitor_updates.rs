@@ -428,3 +428,50 @@ fn monitor_update_encoding_round_trips() {
     }
     lnkit::chain::monitor::fuzz::fuzz_channel_monitor_update(&bytes);
 }
+
+#[test]
+fn monitor_checked_commitments_cost_no_curve_operations() {
+    use lnkit::sign::CurveOpStats;
+    let f = Fixture::new();
+    let mut m = f.monitor();
+    let checked = ChannelMonitorUpdate {
+        update_id: 1,
+        updates: vec![
+            ChannelMonitorUpdateStep::LatestHolderCommitment(f.holder_info_checked(1)),
+            ChannelMonitorUpdateStep::LatestCounterpartyCommitment(f.counterparty_info_built(1)),
+        ],
+    };
+    let raw = commitments_update(&f, 2, 2);
+    // The two forms carry the same data.
+    assert_eq!(checked, commitments_update(&f, 1, 1));
+    let before = CurveOpStats::snapshot();
+    apply(&mut m, &checked).unwrap();
+    assert_eq!((CurveOpStats::snapshot() - before).total(), 0);
+    assert_eq!(m.holder_commitment().number(), n(1));
+    let before = CurveOpStats::snapshot();
+    apply(&mut m, &raw).unwrap();
+    let ops = CurveOpStats::snapshot() - before;
+    // Rebuilt: keys derived for both commitments, 1 + 2 signatures verified.
+    assert_eq!(ops.ecdsa_verify, 3);
+    assert!(ops.var_mul >= 2);
+
+    // A checked info whose public fields were changed afterwards is not
+    // trusted: it is rebuilt, and B's signatures of commitment 3 do not
+    // sign commitment 4.
+    let mut stale = f.holder_info_checked(3);
+    stale.commitment_number = n(4);
+    let err = apply(
+        &mut m,
+        &single(3, ChannelMonitorUpdateStep::LatestHolderCommitment(stale)),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        MonitorUpdateError::Signatures(SignatureError::Commitment)
+    );
+    // Decoded updates are always rebuilt and checked.
+    let decoded = ChannelMonitorUpdate::decode(&commitments_update(&f, 4, 3).encode()).unwrap();
+    let before = CurveOpStats::snapshot();
+    apply(&mut m, &decoded).unwrap();
+    assert_eq!((CurveOpStats::snapshot() - before).ecdsa_verify, 3);
+}

@@ -152,16 +152,58 @@ impl Fixture {
             .b
             .sign_counterparty_commitment(&self.b_params, &tx)
             .unwrap();
-        HolderCommitmentInfo {
-            commitment_number: n(x),
-            per_commitment_point: point,
-            to_holder: a_bal,
-            to_counterparty: b_bal,
-            feerate: FEERATE,
-            htlcs: htlcs(),
-            counterparty_sig: sigs.commitment,
-            counterparty_htlc_sigs: sigs.htlcs,
-        }
+        HolderCommitmentInfo::new(
+            n(x),
+            point,
+            a_bal,
+            b_bal,
+            FEERATE,
+            htlcs(),
+            sigs.commitment,
+            sigs.htlcs,
+        )
+    }
+
+    /// A's holder commitment `x` as the channel hands it over: built and
+    /// with B's signatures verified by the channel.
+    pub fn holder_info_checked(&self, x: u64) -> HolderCommitmentInfo {
+        let raw = self.holder_info(x);
+        let tx = self
+            .a_params
+            .build_holder_commitment(
+                n(x),
+                &raw.per_commitment_point,
+                raw.to_holder,
+                raw.to_counterparty,
+                FEERATE,
+                &htlcs(),
+            )
+            .unwrap();
+        tx.verify_counterparty_signatures(
+            &self.a_params,
+            &raw.counterparty_sig,
+            &raw.counterparty_htlc_sigs,
+        )
+        .unwrap();
+        HolderCommitmentInfo::from_checked(
+            tx,
+            raw.to_holder,
+            raw.to_counterparty,
+            htlcs(),
+            raw.counterparty_sig,
+            raw.counterparty_htlc_sigs,
+        )
+    }
+
+    /// B's commitment `x` as the channel hands it over after building it.
+    pub fn counterparty_info_built(&self, x: u64) -> CounterpartyCommitmentInfo {
+        let point = self.b.per_commitment_point(n(x)).unwrap();
+        let (a_bal, b_bal) = balances(x);
+        let tx = self
+            .a_params
+            .build_counterparty_commitment(n(x), &point, a_bal, b_bal, FEERATE, &htlcs())
+            .unwrap();
+        CounterpartyCommitmentInfo::from_built(&tx, a_bal, b_bal, htlcs())
     }
 
     /// B's commitment `x` as A signed it.
@@ -172,15 +214,7 @@ impl Fixture {
             .a_params
             .build_counterparty_commitment(n(x), &point, a_bal, b_bal, FEERATE, &htlcs())
             .unwrap();
-        CounterpartyCommitmentInfo {
-            txid: tx.txid(),
-            commitment_number: n(x),
-            per_commitment_point: point,
-            to_holder: a_bal,
-            to_counterparty: b_bal,
-            feerate: FEERATE,
-            htlcs: htlcs(),
-        }
+        CounterpartyCommitmentInfo::new(tx.txid(), n(x), point, a_bal, b_bal, FEERATE, htlcs())
     }
 
     /// B's own commitment `x` as B would broadcast it (unsigned: the mock

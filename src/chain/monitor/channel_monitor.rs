@@ -910,36 +910,51 @@ impl FundingSpend {
     }
 }
 
-/// Builds our commitment from `info`, checks the peer's signatures on it
-/// and records it with the signer.
+/// Our commitment from `info`: the channel's checked transaction, or
+/// rebuilt with the peer's signatures verified. Either way recorded with
+/// the signer.
 fn checked_holder_tx(
     params: &ChannelTransactionParameters,
     signer: &dyn ChannelSigner,
     info: &HolderCommitmentInfo,
 ) -> Result<HolderCommitmentTransaction, MonitorUpdateError> {
-    let tx = params
-        .build_holder_commitment(
-            info.commitment_number,
-            &info.per_commitment_point,
-            info.to_holder,
-            info.to_counterparty,
-            info.feerate,
-            &info.htlcs,
-        )
-        .map_err(MonitorUpdateError::Build)?;
-    tx.verify_counterparty_signatures(params, &info.counterparty_sig, &info.counterparty_htlc_sigs)
-        .map_err(MonitorUpdateError::Signatures)?;
+    let tx = match info.checked_tx() {
+        Some(tx) => tx.clone(),
+        None => {
+            let tx = params
+                .build_holder_commitment(
+                    info.commitment_number,
+                    &info.per_commitment_point,
+                    info.to_holder,
+                    info.to_counterparty,
+                    info.feerate,
+                    &info.htlcs,
+                )
+                .map_err(MonitorUpdateError::Build)?;
+            tx.verify_counterparty_signatures(
+                params,
+                &info.counterparty_sig,
+                &info.counterparty_htlc_sigs,
+            )
+            .map_err(MonitorUpdateError::Signatures)?;
+            tx
+        }
+    };
     signer
         .validate_holder_commitment(params, &tx)
         .map_err(MonitorUpdateError::Signer)?;
     Ok(tx)
 }
 
-/// Rebuilds the peer's commitment from `info` and checks its txid.
+/// Checks the txid of the peer's commitment by rebuilding it, unless the
+/// channel's own build vouches for it.
 fn check_counterparty(
     params: &ChannelTransactionParameters,
     info: &CounterpartyCommitmentInfo,
 ) -> Result<(), MonitorUpdateError> {
+    if info.is_built() {
+        return Ok(());
+    }
     let tx = params
         .build_counterparty_commitment(
             info.commitment_number,

@@ -14,7 +14,9 @@
 //! `(BigSize step_type, BigSize length, step TLV stream)` in order (order
 //! matters, so it is not itself a TLV stream).
 
-use crate::channel::tx::{Htlc, HtlcDirection};
+use crate::channel::tx::{
+    CounterpartyCommitmentTransaction, HolderCommitmentTransaction, Htlc, HtlcDirection,
+};
 use crate::channel::{CommitmentNumber, FeeRatePerKw, MilliSatoshi};
 use crate::codec::tlv::{read_tlv_stream, write_tlv_record};
 use crate::codec::{BigSize, DecodeError, Readable, TlvStream, TlvValue, Writeable};
@@ -22,6 +24,7 @@ use crate::types::{PaymentHash, PaymentPreimage};
 use bitcoin::secp256k1::{ecdsa, PublicKey};
 use bitcoin::{ScriptBuf, Txid};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 /// The version this code writes.
 pub(crate) const SERIALIZATION_VERSION: u8 = 1;
@@ -30,7 +33,13 @@ pub(crate) const MIN_READ_VERSION: u8 = 1;
 
 /// Our own commitment as of the latest `commitment_signed` from the peer:
 /// the inputs it is rebuilt from and the peer's signatures on it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Build it with [`from_checked`](Self::from_checked) from the transaction
+/// the channel already built and whose signatures it verified: the monitor
+/// then reuses that transaction and spends no curve operation on it. Built
+/// with [`new`](Self::new), or read from bytes, the monitor rebuilds the
+/// transaction and verifies the signatures itself.
+#[derive(Clone, Debug)]
 pub struct HolderCommitmentInfo {
     /// Its commitment number.
     pub commitment_number: CommitmentNumber,
@@ -49,11 +58,98 @@ pub struct HolderCommitmentInfo {
     pub counterparty_sig: ecdsa::Signature,
     /// The peer's HTLC signatures, in HTLC output order.
     pub counterparty_htlc_sigs: Vec<ecdsa::Signature>,
+    /// The transaction the channel built and checked (not persisted).
+    checked: Option<Arc<HolderCommitmentTransaction>>,
+}
+
+/// Equality of the persisted data (the cached transaction is not compared).
+impl PartialEq for HolderCommitmentInfo {
+    fn eq(&self, o: &Self) -> bool {
+        self.commitment_number == o.commitment_number
+            && self.per_commitment_point == o.per_commitment_point
+            && self.to_holder == o.to_holder
+            && self.to_counterparty == o.to_counterparty
+            && self.feerate == o.feerate
+            && self.htlcs == o.htlcs
+            && self.counterparty_sig == o.counterparty_sig
+            && self.counterparty_htlc_sigs == o.counterparty_htlc_sigs
+    }
+}
+impl Eq for HolderCommitmentInfo {}
+
+impl HolderCommitmentInfo {
+    /// From its parts; the monitor rebuilds the transaction and verifies
+    /// the signatures.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        commitment_number: CommitmentNumber,
+        per_commitment_point: PublicKey,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        feerate: FeeRatePerKw,
+        htlcs: Vec<Htlc>,
+        counterparty_sig: ecdsa::Signature,
+        counterparty_htlc_sigs: Vec<ecdsa::Signature>,
+    ) -> Self {
+        HolderCommitmentInfo {
+            commitment_number,
+            per_commitment_point,
+            to_holder,
+            to_counterparty,
+            feerate,
+            htlcs,
+            counterparty_sig,
+            counterparty_htlc_sigs,
+            checked: None,
+        }
+    }
+
+    /// From the commitment the channel built from `to_holder`,
+    /// `to_counterparty` and `htlcs` and whose signatures it verified with
+    /// [`HolderCommitmentTransaction::verify_counterparty_signatures`]. The
+    /// monitor trusts that and reuses `tx` (it checks only that number,
+    /// point, fee rate and HTLC count agree).
+    pub fn from_checked(
+        tx: HolderCommitmentTransaction,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        htlcs: Vec<Htlc>,
+        counterparty_sig: ecdsa::Signature,
+        counterparty_htlc_sigs: Vec<ecdsa::Signature>,
+    ) -> Self {
+        HolderCommitmentInfo {
+            commitment_number: tx.number(),
+            per_commitment_point: tx.keys().per_commitment_point,
+            to_holder,
+            to_counterparty,
+            feerate: tx.feerate(),
+            htlcs,
+            counterparty_sig,
+            counterparty_htlc_sigs,
+            checked: Some(Arc::new(tx)),
+        }
+    }
+
+    /// The channel's checked transaction, if it still agrees with the
+    /// fields (which are public and may have been changed since).
+    pub(crate) fn checked_tx(&self) -> Option<&HolderCommitmentTransaction> {
+        let tx = self.checked.as_deref()?;
+        (tx.number() == self.commitment_number
+            && tx.keys().per_commitment_point == self.per_commitment_point
+            && tx.feerate() == self.feerate
+            && tx.htlcs().len() + tx.trimmed_htlcs().len() == self.htlcs.len()
+            && tx.htlcs().len() == self.counterparty_htlc_sigs.len())
+        .then_some(tx)
+    }
 }
 
 /// A commitment of the peer we signed: what is needed to recognise it on
 /// chain and to rebuild its outputs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Built with [`from_built`](Self::from_built) the monitor trusts the txid;
+/// built with [`new`](Self::new) or read from bytes, it rebuilds the
+/// transaction to check the txid.
+#[derive(Clone, Debug)]
 pub struct CounterpartyCommitmentInfo {
     /// Its txid.
     pub txid: Txid,
@@ -69,6 +165,72 @@ pub struct CounterpartyCommitmentInfo {
     pub feerate: FeeRatePerKw,
     /// Every HTLC committed in it, in builder order.
     pub htlcs: Vec<Htlc>,
+    /// The txid the channel's own build gave (not persisted).
+    built_txid: Option<Txid>,
+}
+
+/// Equality of the persisted data.
+impl PartialEq for CounterpartyCommitmentInfo {
+    fn eq(&self, o: &Self) -> bool {
+        self.txid == o.txid
+            && self.commitment_number == o.commitment_number
+            && self.per_commitment_point == o.per_commitment_point
+            && self.to_holder == o.to_holder
+            && self.to_counterparty == o.to_counterparty
+            && self.feerate == o.feerate
+            && self.htlcs == o.htlcs
+    }
+}
+impl Eq for CounterpartyCommitmentInfo {}
+
+impl CounterpartyCommitmentInfo {
+    /// From its parts; the monitor rebuilds the transaction to check `txid`.
+    pub fn new(
+        txid: Txid,
+        commitment_number: CommitmentNumber,
+        per_commitment_point: PublicKey,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        feerate: FeeRatePerKw,
+        htlcs: Vec<Htlc>,
+    ) -> Self {
+        CounterpartyCommitmentInfo {
+            txid,
+            commitment_number,
+            per_commitment_point,
+            to_holder,
+            to_counterparty,
+            feerate,
+            htlcs,
+            built_txid: None,
+        }
+    }
+
+    /// From the peer's commitment the channel built from `to_holder`,
+    /// `to_counterparty` and `htlcs` (and signed); the monitor does not
+    /// rebuild it.
+    pub fn from_built(
+        tx: &CounterpartyCommitmentTransaction,
+        to_holder: MilliSatoshi,
+        to_counterparty: MilliSatoshi,
+        htlcs: Vec<Htlc>,
+    ) -> Self {
+        CounterpartyCommitmentInfo {
+            txid: tx.txid(),
+            commitment_number: tx.number(),
+            per_commitment_point: tx.keys().per_commitment_point,
+            to_holder,
+            to_counterparty,
+            feerate: tx.feerate(),
+            htlcs,
+            built_txid: Some(tx.txid()),
+        }
+    }
+
+    /// Whether the channel's build vouches for `txid`.
+    pub(crate) fn is_built(&self) -> bool {
+        self.built_txid == Some(self.txid)
+    }
 }
 
 /// One change to a [`ChannelMonitor`](super::ChannelMonitor).
@@ -287,16 +449,16 @@ impl HolderCommitmentInfo {
             .chunks_exact(64)
             .map(|c| ecdsa::Signature::from_compact(c).map_err(|_| DecodeError::InvalidValue))
             .collect::<Result<_, _>>()?;
-        Ok(HolderCommitmentInfo {
-            commitment_number: commitment_number(f.req(0)?)?,
-            per_commitment_point: f.req(2)?,
-            to_holder: MilliSatoshi(f.req(4)?),
-            to_counterparty: MilliSatoshi(f.req(6)?),
-            feerate: FeeRatePerKw(f.req(8)?),
-            htlcs: decode_htlcs(f.raw(10).unwrap_or_default())?,
-            counterparty_sig: f.req(12)?,
+        Ok(HolderCommitmentInfo::new(
+            commitment_number(f.req(0)?)?,
+            f.req(2)?,
+            MilliSatoshi(f.req(4)?),
+            MilliSatoshi(f.req(6)?),
+            FeeRatePerKw(f.req(8)?),
+            decode_htlcs(f.raw(10).unwrap_or_default())?,
+            f.req(12)?,
             counterparty_htlc_sigs,
-        })
+        ))
     }
 }
 
@@ -313,15 +475,15 @@ impl CounterpartyCommitmentInfo {
 
     pub(crate) fn read_fields(body: &[u8]) -> Result<Self, DecodeError> {
         let f = Fields::parse(body, &[0, 2, 4, 6, 8, 10, 12])?;
-        Ok(CounterpartyCommitmentInfo {
-            txid: f.req(0)?,
-            commitment_number: commitment_number(f.req(2)?)?,
-            per_commitment_point: f.req(4)?,
-            to_holder: MilliSatoshi(f.req(6)?),
-            to_counterparty: MilliSatoshi(f.req(8)?),
-            feerate: FeeRatePerKw(f.req(10)?),
-            htlcs: decode_htlcs(f.raw(12).unwrap_or_default())?,
-        })
+        Ok(CounterpartyCommitmentInfo::new(
+            f.req(0)?,
+            commitment_number(f.req(2)?)?,
+            f.req(4)?,
+            MilliSatoshi(f.req(6)?),
+            MilliSatoshi(f.req(8)?),
+            FeeRatePerKw(f.req(10)?),
+            decode_htlcs(f.raw(12).unwrap_or_default())?,
+        ))
     }
 }
 
