@@ -73,9 +73,9 @@ fn mirrored(h: &[Htlc]) -> Vec<Htlc> {
         .collect()
 }
 
-/// A's and B's balances (msat) at commitment `x`: A pays B 1000 sat per step.
+/// A's and B's balances (msat) at commitment `x`: A pays B 1 sat per step.
 pub fn balances(x: u64) -> (MilliSatoshi, MilliSatoshi) {
-    let a = 550_000_000 - x * 1_000_000;
+    let a = 550_000_000 - x * 1_000;
     (
         MilliSatoshi(a),
         MilliSatoshi(1_000_000_000 - 80_000_000 - a),
