@@ -537,6 +537,12 @@ fn monitor_light_client_registers_the_funding_output_and_confirms_by_txid() {
         cm.get_relevant_txids(),
         vec![(theirs.compute_txid(), 3, Some(header.block_hash()))]
     );
+    // The light client now watches every output of the spending commitment.
+    let registered = filter.0.lock().unwrap().clone();
+    assert_eq!(registered.len(), 2 + theirs.output.len());
+    for i in 0..theirs.output.len() {
+        assert!(registered.contains(&format!("out {}:{i}", theirs.compute_txid())));
+    }
     assert_eq!(cm.with_monitor(&op, |m| m.best_block().height), Some(3));
     cm.transaction_unconfirmed(&theirs.compute_txid());
     assert!(cm.get_relevant_txids().is_empty());

@@ -211,7 +211,14 @@ impl ChainMonitor {
     fn for_each_monitor(&self, mut f: impl FnMut(&mut ChannelMonitor) -> bool) {
         for (outpoint, holder) in self.read().iter() {
             let mut h = lock(holder);
-            if f(&mut h.monitor) {
+            let changed = f(&mut h.monitor);
+            let outputs = h.monitor.take_outputs_to_watch();
+            if let Some(filter) = &self.filter {
+                for o in outputs {
+                    filter.register_output(o);
+                }
+            }
+            if changed {
                 let status = self
                     .persister
                     .update_persisted_channel(*outpoint, None, &h.monitor);

@@ -60,6 +60,8 @@ pub struct ChannelMonitor {
     best_block: BestBlock,
     funding_spend: Option<FundingSpend>,
     pending_events: Vec<MonitorEvent>,
+    /// Outputs a light client must now watch (not persisted).
+    outputs_to_watch: Vec<WatchedOutput>,
 }
 
 impl fmt::Debug for ChannelMonitor {
@@ -109,6 +111,7 @@ impl ChannelMonitor {
             best_block,
             funding_spend: None,
             pending_events: Vec::new(),
+            outputs_to_watch: Vec::new(),
         })
     }
 
@@ -162,6 +165,15 @@ impl ChannelMonitor {
         std::mem::take(&mut self.pending_events)
     }
 
+    /// Takes the outputs a light client must watch since the last call:
+    /// every output of the transaction that spent the funding output, so
+    /// that claims of them (HTLC preimages, sweeps) are seen. The
+    /// [`ChainMonitor`](super::ChainMonitor) hands them to its
+    /// [`Filter`].
+    pub fn take_outputs_to_watch(&mut self) -> Vec<WatchedOutput> {
+        std::mem::take(&mut self.outputs_to_watch)
+    }
+
     /// Asks a light client to watch the funding output (call on load and
     /// on creation when blocks come through [`crate::chain::Confirm`]).
     pub fn load_outputs_to_watch(&self, filter: &dyn Filter) {
@@ -182,6 +194,10 @@ impl ChannelMonitor {
     /// the steps before it stay applied and the update id counts as seen:
     /// the channel's view and the monitor's have diverged, and the channel
     /// must be force-closed.
+    ///
+    /// A force-close step broadcasts through `broadcaster`. `fee_estimator`
+    /// is not used yet: it is there for fee-bumping anchor commitments
+    /// (CPFP), which the monitor does not do yet.
     pub fn update_monitor(
         &mut self,
         update: &ChannelMonitorUpdate,
@@ -525,6 +541,15 @@ impl ChannelMonitor {
                 kind
             );
         }
+        self.outputs_to_watch
+            .extend(tx.output.iter().enumerate().map(|(i, o)| WatchedOutput {
+                block_hash: Some(header.block_hash()),
+                outpoint: OutPoint {
+                    txid,
+                    vout: i as u32,
+                },
+                script_pubkey: o.script_pubkey.clone(),
+            }));
         self.funding_spend = Some(FundingSpend {
             txid,
             height,
@@ -804,6 +829,7 @@ impl ChannelMonitor {
             best_block,
             funding_spend,
             pending_events: Vec::new(),
+            outputs_to_watch: Vec::new(),
         })
     }
 }
