@@ -58,13 +58,20 @@ impl std::error::Error for MonitorStatusError {}
 pub trait Watch: Send + Sync {
     /// Starts watching a new channel's monitor (before `funding_signed` /
     /// the funding broadcast). Refused if the channel is already watched.
+    /// The monitor is watched whatever the persist status (it must enforce
+    /// the channel even if it could not be stored); on
+    /// `UnrecoverableError` the channel must not proceed.
     fn watch_channel(
         &self,
         funding_outpoint: OutPoint,
         monitor: ChannelMonitor,
     ) -> Result<ChannelMonitorUpdateStatus, MonitorStatusError>;
 
-    /// Applies and persists an update.
+    /// Applies and persists an update. Ids must increase strictly per
+    /// channel: after a restart, replay only updates newer than the
+    /// monitor's `latest_update_id`. An update the monitor refuses (see
+    /// [`MonitorUpdateError`](super::MonitorUpdateError)) answers
+    /// `UnrecoverableError`: the channel and its monitor disagree.
     fn update_channel(
         &self,
         funding_outpoint: OutPoint,
