@@ -191,6 +191,15 @@ fn monitor_revoked_counterparty_commitment_is_answered_with_justice() {
     assert_eq!(*commitment_number, n(0));
     let justice_txid = justice_txid.expect("a justice transaction");
     assert!(nd.logger.count("revoked counterparty commitment") > 0);
+    // The event was persisted with the monitor: a restart delivers it again.
+    let stored = nd.persister.persisted_monitor(&op).unwrap();
+    let mut reloaded = lnkit::chain::monitor::ChannelMonitor::read(&stored, &f.ka).unwrap();
+    assert_eq!(reloaded.get_and_clear_pending_events(), events);
+    // Persisted again after release, the events are gone.
+    let cleared = lnkit::chain::monitor::ChannelMonitor::read(&reloaded.encode(), &f.ka)
+        .unwrap()
+        .get_and_clear_pending_events();
+    assert!(cleared.is_empty());
 
     // The justice transaction is in the mempool: check it, then mine it.
     let justice: Transaction = nd

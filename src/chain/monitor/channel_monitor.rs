@@ -1,5 +1,6 @@
 //! [`ChannelMonitor`]: one channel's on-chain enforcement state.
 
+use super::encoding::{decode_events, encode_events};
 use super::update::{
     check_version, rec, ChannelMonitorUpdate, ChannelMonitorUpdateStep, CounterpartyCommitmentInfo,
     Fields, HolderCommitmentInfo, MIN_READ_VERSION, SERIALIZATION_VERSION,
@@ -751,9 +752,13 @@ impl ChannelMonitor {
     /// derive).
     pub fn read(bytes: &[u8], signer_provider: &dyn SignerProvider) -> Result<Self, DecodeError> {
         let body = check_version(bytes)?;
-        let f = Fields::parse(body, &[0, 2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 20])?;
-        let params =
-            ChannelTransactionParameters::read(&mut f.raw(0).ok_or(DecodeError::InvalidValue)?)?;
+        let f = Fields::parse(body, &[0, 2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 20, 23])?;
+        let mut raw_params = f.raw(0).ok_or(DecodeError::InvalidValue)?;
+        let params = ChannelTransactionParameters::read(&mut raw_params)?;
+        if !raw_params.is_empty() {
+            return Err(DecodeError::BadLengthDescriptor);
+        }
+        let params_outpoint = params.funding_outpoint;
         let signer =
             signer_provider.read_channel_signer(f.raw(2).ok_or(DecodeError::InvalidValue)?)?;
         if *signer.pubkeys() != params.holder_pubkeys {
@@ -827,16 +832,20 @@ impl ChannelMonitor {
             shutdown_script: f.opt(17)?,
             force_closed,
             best_block,
+            pending_events: match f.raw(23) {
+                Some(raw) => decode_events(raw, params_outpoint)?,
+                None => Vec::new(),
+            },
             funding_spend,
-            pending_events: Vec::new(),
             outputs_to_watch: Vec::new(),
         })
     }
 }
 
 /// The persisted form: two version bytes, then a TLV stream (see
-/// [`super::update`] for the versioning rules). Pending events are not
-/// persisted: release them before persisting, or they are lost on restart.
+/// [`super::update`] for the versioning rules). Pending events are
+/// persisted with the monitor: released events come back after a restart
+/// until the monitor is persisted again (at-least-once delivery).
 impl Writeable for ChannelMonitor {
     fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut b = vec![SERIALIZATION_VERSION, MIN_READ_VERSION];
@@ -871,68 +880,13 @@ impl Writeable for ChannelMonitor {
             rec(&mut b, 18, &s.write_fields());
         }
         rec(&mut b, 20, &(self.force_closed as u8));
+        if !self.pending_events.is_empty() {
+            rec(&mut b, 23, &encode_events(&self.pending_events));
+        }
         w.write_all(&b)
     }
     fn size_hint(&self) -> usize {
         2048
-    }
-}
-
-impl FundingSpend {
-    fn write_fields(&self) -> Vec<u8> {
-        let mut b = Vec::new();
-        rec(&mut b, 0, &self.txid);
-        rec(&mut b, 2, &self.height);
-        rec(&mut b, 4, &self.block_hash.to_byte_array());
-        let (kind, number, justice): (u8, Option<CommitmentNumber>, Option<Txid>) = match &self.kind
-        {
-            FundingSpendKind::Holder { commitment_number } => (0, Some(*commitment_number), None),
-            FundingSpendKind::Counterparty { commitment_number } => {
-                (1, Some(*commitment_number), None)
-            }
-            FundingSpendKind::RevokedCounterparty {
-                commitment_number,
-                justice_txid,
-            } => (2, Some(*commitment_number), *justice_txid),
-            FundingSpendKind::Cooperative => (3, None, None),
-            FundingSpendKind::Unknown => (4, None, None),
-        };
-        rec(&mut b, 6, &kind);
-        if let Some(n) = number {
-            rec(&mut b, 8, &n.value());
-        }
-        if let Some(t) = justice {
-            rec(&mut b, 9, &t);
-        }
-        b
-    }
-
-    fn read_fields(body: &[u8]) -> Result<Self, DecodeError> {
-        let f = Fields::parse(body, &[0, 2, 4, 6, 8, 9])?;
-        let number = || -> Result<CommitmentNumber, DecodeError> {
-            CommitmentNumber::new(f.req(8)?).ok_or(DecodeError::InvalidValue)
-        };
-        let kind = match f.req::<u8>(6)? {
-            0 => FundingSpendKind::Holder {
-                commitment_number: number()?,
-            },
-            1 => FundingSpendKind::Counterparty {
-                commitment_number: number()?,
-            },
-            2 => FundingSpendKind::RevokedCounterparty {
-                commitment_number: number()?,
-                justice_txid: f.opt(9)?,
-            },
-            3 => FundingSpendKind::Cooperative,
-            4 => FundingSpendKind::Unknown,
-            _ => return Err(DecodeError::InvalidValue),
-        };
-        Ok(FundingSpend {
-            txid: f.req(0)?,
-            height: f.req(2)?,
-            block_hash: BlockHash::from_byte_array(f.req(4)?),
-            kind,
-        })
     }
 }
 

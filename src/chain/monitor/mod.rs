@@ -20,6 +20,7 @@
 
 mod chain_monitor;
 mod channel_monitor;
+mod encoding;
 pub mod update;
 
 pub use chain_monitor::{ChainMonitor, MonitorStatusError, Watch};
