@@ -99,12 +99,42 @@ fn regenerate_monitor_seeds() {
             .unwrap();
     }
     write("channel_monitor", "updated", m.encode());
+    // A breach seen on chain: funding spend, justice and a pending event.
+    let mut breached = f.monitor();
+    breached
+        .update_monitor(&u1, &Nothing, &Nothing, &NullLogger)
+        .unwrap();
+    breached
+        .update_monitor(
+            &ChannelMonitorUpdate {
+                update_id: 2,
+                updates: vec![ChannelMonitorUpdateStep::CommitmentSecret {
+                    commitment_number: n(0),
+                    secret: f.b_secret(0),
+                }],
+            },
+            &Nothing,
+            &Nothing,
+            &NullLogger,
+        )
+        .unwrap();
+    let header = bitcoin::blockdata::constants::genesis_block(bitcoin::Network::Regtest).header;
+    let revoked = f.b_commitment_tx(0);
+    assert!(breached.transactions_confirmed(
+        &header,
+        &[(1, &revoked)],
+        5,
+        &Nothing,
+        &Nothing,
+        &NullLogger
+    ));
+    write("channel_monitor", "breached", breached.encode());
 }
 
 #[test]
 fn monitor_seeds_read_with_the_fuzz_keys() {
     let keys = lnkit::sign::KeysManager::new(&[0x11; 32], 0, 0);
-    for name in ["fresh", "updated"] {
+    for name in ["fresh", "updated", "breached"] {
         let bytes = std::fs::read(seed_dir("channel_monitor").join(name)).unwrap();
         let m = lnkit::chain::monitor::ChannelMonitor::read(&bytes, &keys).unwrap();
         assert_eq!(m.encode(), bytes);
