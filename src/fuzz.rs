@@ -120,4 +120,9 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
         "counterparty_commitment_secrets",
         crate::channel::fuzz::fuzz_counterparty_commitment_secrets,
     ),
+    ("onion_peel", crate::payment::fuzz::fuzz_onion_peel),
+    ("onion_failure", crate::payment::fuzz::fuzz_onion_failure),
+    ("invoice_parse", crate::payment::fuzz::fuzz_invoice_parse),
+    ("noise", crate::peer::fuzz::fuzz_noise),
+    ("peer_manager", crate::peer::fuzz::fuzz_peer_manager),
 ];

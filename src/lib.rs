@@ -15,8 +15,11 @@
 //!   and the handler traits.
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
+//! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 //! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
 //! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
+//! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
+//! - [`net`]: a std `TcpStream` + threads driver for the `PeerManager`.
 
 //!
 //! ## Decoding and encoding wire messages
@@ -42,6 +45,9 @@ pub mod events;
 pub mod fuzz;
 pub mod logger;
 pub mod msgs;
+pub mod net;
+pub mod payment;
+pub mod peer;
 pub mod persist;
 pub mod sign;
 #[cfg(feature = "testing")]

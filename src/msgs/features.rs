@@ -220,6 +220,11 @@ impl<T: FeatureContext> Features<T> {
     }
     /// Whether `bit`'s feature is assigned and allowed in this context.
     pub fn is_known_bit(bit: usize) -> bool {
+        // BOLT 9 assigns `initial_routing_sync` only its odd bit (3): bit 2
+        // has no meaning, so a peer requiring it requires something unknown.
+        if bit == 2 {
+            return false;
+        }
         KNOWN_FEATURES
             .iter()
             .any(|f| f.even_bit == bit & !1 && f.contexts.contains(&T::KIND))
@@ -396,6 +401,16 @@ mod tests {
         let mut i = Bolt11InvoiceFeatures::empty();
         i.set_payment_metadata_required();
         assert!(!i.requires_unknown_bits());
+    }
+
+    #[test]
+    fn bolt9_initial_routing_sync_is_odd_only() {
+        let mut f = InitFeatures::empty();
+        f.set_bit(3, true);
+        assert!(f.supports_initial_routing_sync() && !f.requires_unknown_bits());
+        let mut g = InitFeatures::empty();
+        g.set_bit(2, true);
+        assert!(g.requires_unknown_bits(), "bit 2 is not assigned");
     }
 
     #[test]
