@@ -125,4 +125,6 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
     ("invoice_parse", crate::payment::fuzz::fuzz_invoice_parse),
     ("noise", crate::peer::fuzz::fuzz_noise),
     ("peer_manager", crate::peer::fuzz::fuzz_peer_manager),
+    ("graph_read", crate::gossip::fuzz::fuzz_graph_read),
+    ("scorer_read", crate::routing::fuzz::fuzz_scorer_read),
 ];

@@ -15,12 +15,13 @@
 //!   and the handler traits.
 //! - [`events`]: `MessageSendEvent`, what components ask the `PeerManager` to send.
 //! - [`logger`]: the `Logger` trait the wallet supplies.
+//! - [`gossip`]: BOLT 7 network graph and gossip validation.
+//! - [`routing`]: `find_route`, the `Router` trait and scorers.
 //! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 //! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
 //! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
 //! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
 //! - [`net`]: a std `TcpStream` + threads driver for the `PeerManager`.
-
 //!
 //! ## Decoding and encoding wire messages
 //!
@@ -43,12 +44,14 @@ pub mod channel;
 pub mod codec;
 pub mod events;
 pub mod fuzz;
+pub mod gossip;
 pub mod logger;
 pub mod msgs;
 pub mod net;
 pub mod payment;
 pub mod peer;
 pub mod persist;
+pub mod routing;
 pub mod sign;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -192,9 +192,18 @@ pub struct NodeAddresses(pub Vec<SocketAddress>);
 
 impl Readable for NodeAddresses {
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
-        let bytes = crate::codec::WithU16Len::read(r)?.0;
-        let mut buf = bytes.as_slice();
-        let mut out = Vec::new();
+        let len = u16::read(r)? as usize;
+        // Address lists are short: parse from the stack unless this one is not.
+        let mut stack = [0u8; 512];
+        let heap;
+        let mut buf: &[u8] = if len <= stack.len() {
+            r.read_exact(&mut stack[..len])?;
+            &stack[..len]
+        } else {
+            heap = crate::codec::read_bytes(r, len)?;
+            &heap
+        };
+        let mut out = Vec::with_capacity(4);
         while !buf.is_empty() {
             out.push(SocketAddress::read_one(&mut buf)?);
         }

@@ -130,6 +130,85 @@ features! {
     (62, "option_splice", supports_splicing, requires_splicing, set_splicing_optional, set_splicing_required, [Init, Node], None);
 }
 
+/// Feature bytes, little-endian, stored inline when short (every feature
+/// vector seen in practice) so decoding one allocates nothing.
+#[derive(Clone)]
+enum FlagBytes {
+    Inline {
+        len: u8,
+        bytes: [u8; FlagBytes::INLINE],
+    },
+    Heap(Vec<u8>),
+}
+
+impl FlagBytes {
+    const INLINE: usize = 22;
+
+    const fn new() -> Self {
+        FlagBytes::Inline {
+            len: 0,
+            bytes: [0; FlagBytes::INLINE],
+        }
+    }
+    fn from_vec(v: Vec<u8>) -> Self {
+        if v.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..v.len()].copy_from_slice(&v);
+            FlagBytes::Inline {
+                len: v.len() as u8,
+                bytes,
+            }
+        } else {
+            FlagBytes::Heap(v)
+        }
+    }
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            FlagBytes::Inline { len, bytes } => &bytes[..*len as usize],
+            FlagBytes::Heap(v) => v,
+        }
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            FlagBytes::Inline { len, bytes } => &mut bytes[..*len as usize],
+            FlagBytes::Heap(v) => v,
+        }
+    }
+    /// Grows to `n` bytes (zero-filled); never shrinks.
+    fn grow(&mut self, n: usize) {
+        match self {
+            FlagBytes::Inline { len, .. } if n <= Self::INLINE => *len = (*len).max(n as u8),
+            FlagBytes::Inline { .. } => {
+                let mut v = self.as_slice().to_vec();
+                v.resize(n, 0);
+                *self = FlagBytes::Heap(v);
+            }
+            FlagBytes::Heap(v) => {
+                if v.len() < n {
+                    v.resize(n, 0)
+                }
+            }
+        }
+    }
+}
+
+impl PartialEq for FlagBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for FlagBytes {}
+impl core::hash::Hash for FlagBytes {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+impl Default for FlagBytes {
+    fn default() -> Self {
+        FlagBytes::new()
+    }
+}
+
 /// A feature vector of one context: the bits as the spec numbers them
 /// (bit 0 is the least significant bit of the last byte on the wire).
 ///
@@ -138,7 +217,7 @@ features! {
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Features<T: FeatureContext> {
     /// Little-endian bytes: `flags[0]` holds bits 0..8.
-    flags: Vec<u8>,
+    flags: FlagBytes,
     _context: PhantomData<T>,
 }
 
@@ -146,14 +225,14 @@ impl<T: FeatureContext> Features<T> {
     /// No bits set.
     pub fn empty() -> Self {
         Features {
-            flags: Vec::new(),
+            flags: FlagBytes::new(),
             _context: PhantomData,
         }
     }
     /// From little-endian bytes (`bytes[0]` holds bits 0..8).
     pub fn from_le_bytes(flags: Vec<u8>) -> Self {
         Features {
-            flags,
+            flags: FlagBytes::from_vec(flags),
             _context: PhantomData,
         }
     }
@@ -164,28 +243,27 @@ impl<T: FeatureContext> Features<T> {
     }
     /// The little-endian bytes.
     pub fn le_flags(&self) -> &[u8] {
-        &self.flags
+        self.flags.as_slice()
     }
     /// The big-endian wire bytes.
     pub fn to_be_bytes(&self) -> Vec<u8> {
-        let mut b = self.flags.clone();
+        let mut b = self.flags.as_slice().to_vec();
         b.reverse();
         b
     }
     /// Whether `bit` is set.
     pub fn is_set(&self, bit: usize) -> bool {
         self.flags
+            .as_slice()
             .get(bit / 8)
             .is_some_and(|b| b & (1 << (bit % 8)) != 0)
     }
     /// Sets or clears `bit`, growing the vector if needed.
     pub fn set_bit(&mut self, bit: usize, on: bool) {
         if on {
-            if self.flags.len() <= bit / 8 {
-                self.flags.resize(bit / 8 + 1, 0);
-            }
-            self.flags[bit / 8] |= 1 << (bit % 8);
-        } else if let Some(b) = self.flags.get_mut(bit / 8) {
+            self.flags.grow(bit / 8 + 1);
+            self.flags.as_mut_slice()[bit / 8] |= 1 << (bit % 8);
+        } else if let Some(b) = self.flags.as_mut_slice().get_mut(bit / 8) {
             *b &= !(1 << (bit % 8));
         }
     }
@@ -212,7 +290,7 @@ impl<T: FeatureContext> Features<T> {
     }
     /// Every set bit, ascending.
     pub fn set_bits(&self) -> impl Iterator<Item = usize> + '_ {
-        self.flags.iter().enumerate().flat_map(|(i, b)| {
+        self.flags.as_slice().iter().enumerate().flat_map(|(i, b)| {
             (0..8)
                 .filter(move |j| b & (1 << j) != 0)
                 .map(move |j| i * 8 + j)
@@ -285,9 +363,10 @@ impl<T: FeatureContext> Features<T> {
     /// Writes the big-endian wire bytes without allocating for short vectors.
     fn write_be<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let mut buf = [0u8; 64];
-        if self.flags.len() <= buf.len() {
-            let n = self.flags.len();
-            for (dst, src) in buf[..n].iter_mut().zip(self.flags.iter().rev()) {
+        let flags = self.flags.as_slice();
+        if flags.len() <= buf.len() {
+            let n = flags.len();
+            for (dst, src) in buf[..n].iter_mut().zip(flags.iter().rev()) {
                 *dst = *src;
             }
             w.write_all(&buf[..n])
@@ -297,7 +376,7 @@ impl<T: FeatureContext> Features<T> {
     }
     /// The number of bytes on the wire (without the length prefix).
     pub fn byte_len(&self) -> usize {
-        self.flags.len()
+        self.flags.as_slice().len()
     }
 }
 
@@ -340,25 +419,40 @@ impl<T: FeatureContext> fmt::Debug for Features<T> {
 impl<T: FeatureContext> Readable for Features<T> {
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
         let len = u16::read(r)? as usize;
+        if len <= FlagBytes::INLINE {
+            let mut be = [0u8; FlagBytes::INLINE];
+            r.read_exact(&mut be[..len])?;
+            let mut bytes = [0u8; FlagBytes::INLINE];
+            for (dst, src) in bytes[..len].iter_mut().zip(be[..len].iter().rev()) {
+                *dst = *src;
+            }
+            return Ok(Features {
+                flags: FlagBytes::Inline {
+                    len: len as u8,
+                    bytes,
+                },
+                _context: PhantomData,
+            });
+        }
         Ok(Features::from_be_bytes(crate::codec::read_bytes(r, len)?))
     }
 }
 impl<T: FeatureContext> Writeable for Features<T> {
     fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
-        let len = u16::try_from(self.flags.len()).map_err(|_| {
+        let len = u16::try_from(self.flags.as_slice().len()).map_err(|_| {
             io::Error::new(io::ErrorKind::InvalidInput, "features over 65535 bytes")
         })?;
         len.write(w)?;
         self.write_be(w)
     }
     fn size_hint(&self) -> usize {
-        2 + self.flags.len()
+        2 + self.flags.as_slice().len()
     }
 }
 /// As a TLV value (`channel_type`): the big-endian bytes, no length prefix.
 impl<T: FeatureContext> TlvValue for Features<T> {
     fn value_len(&self) -> usize {
-        self.flags.len()
+        self.flags.as_slice().len()
     }
     fn write_value<W: Write>(&self, w: &mut W) -> io::Result<()> {
         self.write_be(w)
