@@ -5,7 +5,10 @@
 //! broadcaster, fee estimator and storage.
 //!
 //! Module map (see `ARCHITECTURE.md`):
-//! - [`chain`]: the chain traits (`Listen`, `Confirm`, `Filter`, `FeeEstimator`, `BroadcasterInterface`).
+//! - [`chain`]: the chain traits (`Listen`, `Confirm`, `Filter`, `FeeEstimator`, `BroadcasterInterface`);
+//!   [`chain::monitor`]: `ChannelMonitor`, `ChainMonitor`, the `Watch` trait.
+//! - [`persist`]: `KVStore` (in memory, filesystem) and the `Persist` trait for monitors.
+//! - `testing` (feature `testing`): `MockChain` and test doubles for wallet tests.
 //! - [`codec`]: `Readable`/`Writeable`, BigSize, TLV streams, `impl_writable_msg!`.
 //! - [`types`]: domain newtypes (`ChannelId`, `ShortChannelId`, `PaymentHash`, …).
 //! - [`msgs`]: every BOLT 1/2/4/7 message, [`msgs::Message`] dispatch, BOLT 9 features,
@@ -47,8 +50,11 @@ pub mod msgs;
 pub mod net;
 pub mod payment;
 pub mod peer;
+pub mod persist;
 pub mod routing;
 pub mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use bitcoin;

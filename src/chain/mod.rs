@@ -9,6 +9,8 @@
 //!
 //! Nothing here reads the clock or the network: the wallet calls in.
 
+pub mod monitor;
+
 use bitcoin::block::Header;
 use bitcoin::{Block, BlockHash, OutPoint, Script, ScriptBuf, Transaction, Txid};
 
