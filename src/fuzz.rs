@@ -127,4 +127,12 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
     ("peer_manager", crate::peer::fuzz::fuzz_peer_manager),
     ("graph_read", crate::gossip::fuzz::fuzz_graph_read),
     ("scorer_read", crate::routing::fuzz::fuzz_scorer_read),
+    (
+        "channel_monitor_update",
+        crate::chain::monitor::fuzz::fuzz_channel_monitor_update,
+    ),
+    (
+        "channel_monitor",
+        crate::chain::monitor::fuzz::fuzz_channel_monitor,
+    ),
 ];
