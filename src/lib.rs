@@ -19,7 +19,9 @@
 //! - [`routing`]: `find_route`, the `Router` trait and scorers.
 //! - [`payment`]: BOLT 4 onions and failures, BOLT 11 invoices.
 //! - [`sign`]: key traits (`NodeSigner`, `SignerProvider`, `ChannelSigner`), `KeysManager`.
-//! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing).
+//! - [`channel`]: BOLT 3 keys and transactions (commitment, HTLC, closing);
+//!   [`channel::establish`]: the BOLT 2 v1 establishment state machine.
+//! - [`config`]: `UserConfig`, the channel policy (handshake offers and limits, forwarding).
 //! - [`peer`]: BOLT 8 transport and the `PeerManager` (connections, init, ping, gossip relay).
 //! - [`net`]: a std `TcpStream` + threads driver for the `PeerManager`.
 //!
@@ -42,6 +44,7 @@
 pub mod chain;
 pub mod channel;
 pub mod codec;
+pub mod config;
 pub mod events;
 pub mod fuzz;
 pub mod gossip;

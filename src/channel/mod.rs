@@ -8,12 +8,15 @@
 //!   [`tx::ChannelTransactionParameters`] for the holder's or the
 //!   counterparty's side.
 //! - [`closing`]: the cooperative closing transaction.
+//! - [`establish`]: BOLT 2 v1 channel establishment as a state machine
+//!   (open/accept/funding_created/funding_signed/channel_ready).
 //!
 //! "Holder" is this node, "counterparty" the peer; "broadcaster" and
 //! "countersignatory" name the roles on one commitment transaction (BOLT 3's
 //! "local" and "remote"). See [`tx`] for how they map.
 
 pub mod closing;
+pub mod establish;
 pub mod fuzz;
 pub mod keys;
 pub mod script;
