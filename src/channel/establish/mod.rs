@@ -24,6 +24,7 @@
 //! carrying a stable tag (`bolt2-open-funding-too-small`, …).
 
 mod checks;
+pub mod fuzz;
 mod inbound;
 mod outbound;
 
