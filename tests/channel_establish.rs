@@ -1166,3 +1166,34 @@ fn fuzz_seed_open_channel_is_accepted_by_the_fuzz_node() {
     )
     .unwrap();
 }
+
+#[test]
+fn bolt2_open_funding_above_all_bitcoin_is_refused_without_overflow() {
+    // Large channels negotiated and every limit lifted: a 2^24 sat channel
+    // is fine, one larger than the money supply is refused (and the msat
+    // arithmetic cannot overflow).
+    let mut s = Setup::new(true);
+    s.b_config.channel_handshake_limits.max_funding_satoshis = u64::MAX;
+    s.b_config
+        .channel_handshake_limits
+        .max_channel_reserve_satoshis = u64::MAX;
+    let mut f = features(true);
+    f.set_wumbo_optional();
+    let mut open = valid_open(&s);
+    open.funding_satoshis = 1 << 24;
+    InboundV1Channel::new_from_open_channel(&s.fees, &keys(2), &f, &open, 1, &s.b_config, chain())
+        .unwrap();
+    open.funding_satoshis = u64::MAX / 10;
+    let e = InboundV1Channel::new_from_open_channel(
+        &s.fees,
+        &keys(2),
+        &f,
+        &open,
+        1,
+        &s.b_config,
+        chain(),
+    )
+    .unwrap_err();
+    assert_eq!(e.tag(), "bolt2-open-funding-too-large");
+    assert!(e.to_string().contains("exceeds our limit"), "{e}");
+}

@@ -22,6 +22,10 @@ pub const MIN_DUST_LIMIT_SATOSHIS: u64 = 354;
 /// "unreasonably large"; LDK's default bound is the same order.)
 pub const MAX_DUST_LIMIT_SATOSHIS: u64 = 546 * 10;
 
+/// All the bitcoin there will ever be, in satoshis: no channel is larger
+/// (and msat amounts of a channel then fit in a `u64`).
+pub const MAX_MONEY_SATOSHIS: u64 = 21_000_000 * 100_000_000;
+
 /// Which message a check runs on: picks the tag.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Msg {

@@ -1,7 +1,7 @@
 //! The fundee's side: `open_channel` in, `accept_channel` out,
 //! `funding_created` in, `funding_signed` out.
 
-use super::checks::{self, Msg};
+use super::checks::{self, Msg, MAX_MONEY_SATOSHIS};
 use super::{
     format_of, holder_limits, initial_funder_cost, ChannelError, ChannelLimits, Negotiated,
     PendingV1Channel,
@@ -78,7 +78,7 @@ impl InboundV1Channel {
                 format!("funding_satoshis {funding} needs option_support_large_channel"),
             ));
         }
-        if funding > limits.max_funding_satoshis {
+        if funding > limits.max_funding_satoshis || funding > MAX_MONEY_SATOSHIS {
             return Err(ChannelError::close(
                 "bolt2-open-funding-too-large",
                 format!(

@@ -99,7 +99,9 @@ impl OutboundV1Channel {
         };
         // BOLT 2 open_channel sender: "MUST set `funding_satoshis` to less
         // than 2^24 satoshis" unless both support large channels.
-        if channel_value_satoshis >= 1 << 24 && !their_features.supports_wumbo() {
+        if (channel_value_satoshis >= 1 << 24 && !their_features.supports_wumbo())
+            || channel_value_satoshis > checks::MAX_MONEY_SATOSHIS
+        {
             return Err(ChannelError::ignore(
                 "bolt2-open-funding-too-large",
                 "channels of 2^24 sat or more need option_support_large_channel",
