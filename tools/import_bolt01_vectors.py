@@ -77,5 +77,5 @@ open(os.path.join(out, 'bolt07-extended-queries.txt'), 'w').write('\n'.join(line
 
 samples = open(os.path.join(shared, 'bench-data', 'codec-samples.txt')).read()
 open(os.path.join(out, 'codec-samples.txt'), 'w').write(
-    '# Real messages from other implementations (copy of ../shared/bench-data/codec-samples.txt): <name> <hex>\n' + samples)
+    '# Real messages from other implementations (a copy of the project\'s shared bench-data/codec-samples.txt): <name> <hex>\n' + samples)
 print('ok')
