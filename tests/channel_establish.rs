@@ -382,3 +382,36 @@ fn fuzz_seed_open_channel_is_accepted_by_the_fuzz_node() {
     )
     .unwrap();
 }
+
+/// The monitors the handshake yields are what `chain::Watch` takes: both
+/// are accepted and persisted (the caller's step before `funding_signed`
+/// leaves / the funding transaction is broadcast), and the persisted bytes
+/// read back into a monitor with the same holder commitment.
+#[test]
+fn monitors_are_watched_and_persisted() {
+    use lnkit::chain::monitor::{ChainMonitor, Watch};
+    use lnkit::chain::ChannelMonitorUpdateStatus;
+    use lnkit::testing::{TestBroadcaster, TestFeeEstimator, TestLogger, TestPersister};
+    use std::sync::Arc;
+    let s = Setup::new(true);
+    let d = handshake(&s);
+    for (monitor, seed) in [(d.monitor_a, 1), (d.monitor_b, 2)] {
+        let persister = Arc::new(TestPersister::new());
+        let chain_monitor = ChainMonitor::new(
+            None,
+            Arc::new(TestBroadcaster::new()),
+            Arc::new(TestLogger::new()),
+            Arc::new(TestFeeEstimator::new(253)),
+            persister.clone(),
+        );
+        let outpoint = monitor.funding_outpoint();
+        let holder_txid = monitor.holder_commitment().txid();
+        assert_eq!(
+            chain_monitor.watch_channel(outpoint, monitor).unwrap(),
+            ChannelMonitorUpdateStatus::Completed
+        );
+        let bytes = persister.persisted_monitor(&outpoint).expect("persisted");
+        let back = lnkit::chain::monitor::ChannelMonitor::read(&bytes, &keys(seed)).unwrap();
+        assert_eq!(back.holder_commitment().txid(), holder_txid);
+    }
+}
