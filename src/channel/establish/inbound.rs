@@ -261,7 +261,8 @@ impl InboundV1Channel {
     /// incorrect"), signs its first commitment, and returns the pending
     /// channel, our `funding_signed` and the monitor. The monitor must be
     /// given to `Watch::watch_channel` (and persisted) before
-    /// `funding_signed` is sent.
+    /// `funding_signed` is sent. Every error here fails the channel, so the
+    /// channel is consumed either way.
     pub fn funding_created(
         self,
         msg: &FundingCreated,

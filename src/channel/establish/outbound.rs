@@ -420,7 +420,8 @@ impl OutboundV1Channel {
     /// commitment (BOLT 2: the funder "MUST fail the channel if the
     /// signature is incorrect") and returns the pending channel and its
     /// monitor. Give the monitor to `Watch::watch_channel` before
-    /// broadcasting the funding transaction.
+    /// broadcasting the funding transaction. Every error here fails the
+    /// channel, so the channel is consumed either way.
     pub fn funding_signed(
         self,
         msg: &FundingSigned,
