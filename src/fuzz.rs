@@ -135,4 +135,8 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
         "channel_monitor",
         crate::chain::monitor::fuzz::fuzz_channel_monitor,
     ),
+    (
+        "channel_establish",
+        crate::channel::establish::fuzz::fuzz_establish,
+    ),
 ];
