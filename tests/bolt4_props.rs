@@ -265,7 +265,7 @@ fn bolt4_returned_failure_rides_in_update_fail_htlc() {
     returned.relay(&ss[0], 4);
     let mut msg = lnkit::msgs::UpdateFailHtlc::sample(&mut SampleRng::new(1));
     msg.reason = WithU16Len(returned.packet.clone());
-    msg.attribution_data = returned.attribution.map(Into::into);
+    msg.attribution_data = returned.attribution;
     let back = ReturnedFailure::from_update_fail_htlc(&msg);
     assert_eq!(back, returned);
     let decoded = back.decode(&ss);

@@ -245,8 +245,9 @@ impl TlvValue for FundingRetransmit {
 }
 
 /// The `attribution_data` of BOLT 4 attributable failures: 20 hold times
-/// (`u32` each, 80 bytes) then 840 bytes of truncated HMACs.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// (`u32` each, 80 bytes) then 840 bytes of truncated HMACs. Built and
+/// checked by `payment::onion`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AttributionData(pub [u8; 920]);
 
 impl AttributionData {

@@ -15,7 +15,6 @@
 
 use super::failure::{Failure, FailureDecodeError};
 use super::{ct_eq, generate_key, hmac, key_type, xor_stream, SharedSecret};
-use core::fmt;
 
 /// Hops the attribution data covers.
 pub const MAX_ATTRIBUTABLE_HOPS: usize = 20;
@@ -35,18 +34,9 @@ pub const MIN_FAILURE_PAD_TOTAL: usize = 256;
 
 /// Attribution data riding with a failure (or a fulfill): hold times in
 /// units of 100 ms and truncated HMACs, one set per hop back to the sender.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct AttributionData(pub [u8; ATTRIBUTION_DATA_LEN]);
-
-impl fmt::Debug for AttributionData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "AttributionData({})",
-            hex::DisplayHex::as_hex(&self.0[..])
-        )
-    }
-}
+/// The wire type of `update_fulfill_htlc`/`update_fail_htlc`; the onion
+/// logic that builds and checks it lives here.
+pub use crate::msgs::AttributionData;
 
 impl AttributionData {
     /// Reads attribution data from exactly 920 bytes.
@@ -163,18 +153,6 @@ impl AttributionData {
                 .copy_from_slice(&d.0[src..src + count * ATTR_HMAC_LEN]);
         }
         Some((hold, next))
-    }
-}
-
-impl From<crate::msgs::AttributionData> for AttributionData {
-    fn from(a: crate::msgs::AttributionData) -> Self {
-        AttributionData(a.0)
-    }
-}
-
-impl From<AttributionData> for crate::msgs::AttributionData {
-    fn from(a: AttributionData) -> Self {
-        crate::msgs::AttributionData(a.0)
     }
 }
 
