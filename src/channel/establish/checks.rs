@@ -7,6 +7,7 @@
 
 use super::{ChannelError, ChannelLimits};
 use crate::chain::{bounded_feerate, ConfirmationTarget, FeeEstimator};
+use crate::channel::keys::ChannelPublicKeys;
 use crate::config::ChannelHandshakeLimits;
 use crate::msgs::features::{ChannelTypeFeatures, InitFeatures};
 use crate::types::Point;
@@ -53,6 +54,23 @@ pub(super) fn point(msg: Msg, p: &Point, name: &str) -> Result<PublicKey, Channe
             format!("{name} is not a valid secp256k1 point"),
         )
     })
+}
+
+/// The peer's basepoints and first per-commitment point from
+/// `open_channel`/`accept_channel`, in wire order (funding, revocation,
+/// payment, delayed payment, HTLC, first per-commitment), each parsed.
+pub(super) fn counterparty_points(
+    msg: Msg,
+    p: [&Point; 6],
+) -> Result<(ChannelPublicKeys, PublicKey), ChannelError> {
+    let keys = ChannelPublicKeys {
+        funding_pubkey: point(msg, p[0], "funding_pubkey")?,
+        revocation_basepoint: point(msg, p[1], "revocation_basepoint")?,
+        payment_point: point(msg, p[2], "payment_basepoint")?,
+        delayed_payment_basepoint: point(msg, p[3], "delayed_payment_basepoint")?,
+        htlc_basepoint: point(msg, p[4], "htlc_basepoint")?,
+    };
+    Ok((keys, point(msg, p[5], "first_per_commitment_point")?))
 }
 
 /// The limits the peer announced, checked against BOLT 2's rules and our

@@ -8,7 +8,6 @@ use super::{
 };
 use crate::chain::monitor::ChannelMonitor;
 use crate::chain::{BestBlock, FeeEstimator};
-use crate::channel::keys::ChannelPublicKeys;
 use crate::channel::{CommitmentNumber, FeeRatePerKw};
 use crate::codec::TlvStream;
 use crate::config::UserConfig;
@@ -130,25 +129,16 @@ impl InboundV1Channel {
                 "dust_limit_satoshis exceeds channel_reserve_satoshis",
             ));
         }
-        let counterparty_pubkeys = ChannelPublicKeys {
-            funding_pubkey: checks::point(Msg::Open, &msg.funding_pubkey, "funding_pubkey")?,
-            revocation_basepoint: checks::point(
-                Msg::Open,
-                &msg.revocation_basepoint,
-                "revocation_basepoint",
-            )?,
-            payment_point: checks::point(Msg::Open, &msg.payment_basepoint, "payment_basepoint")?,
-            delayed_payment_basepoint: checks::point(
-                Msg::Open,
-                &msg.delayed_payment_basepoint,
-                "delayed_payment_basepoint",
-            )?,
-            htlc_basepoint: checks::point(Msg::Open, &msg.htlc_basepoint, "htlc_basepoint")?,
-        };
-        let first = checks::point(
+        let (counterparty_pubkeys, first) = checks::counterparty_points(
             Msg::Open,
-            &msg.first_per_commitment_point,
-            "first_per_commitment_point",
+            [
+                &msg.funding_pubkey,
+                &msg.revocation_basepoint,
+                &msg.payment_basepoint,
+                &msg.delayed_payment_basepoint,
+                &msg.htlc_basepoint,
+                &msg.first_per_commitment_point,
+            ],
         )?;
         let shutdown = checks::upfront_shutdown_script(
             Msg::Open,

@@ -283,25 +283,16 @@ impl OutboundV1Channel {
                 "both initial balances are at or below the reserves",
             ));
         }
-        let counterparty_pubkeys = ChannelPublicKeys {
-            funding_pubkey: checks::point(Msg::Accept, &msg.funding_pubkey, "funding_pubkey")?,
-            revocation_basepoint: checks::point(
-                Msg::Accept,
-                &msg.revocation_basepoint,
-                "revocation_basepoint",
-            )?,
-            payment_point: checks::point(Msg::Accept, &msg.payment_basepoint, "payment_basepoint")?,
-            delayed_payment_basepoint: checks::point(
-                Msg::Accept,
-                &msg.delayed_payment_basepoint,
-                "delayed_payment_basepoint",
-            )?,
-            htlc_basepoint: checks::point(Msg::Accept, &msg.htlc_basepoint, "htlc_basepoint")?,
-        };
-        let first = checks::point(
+        let (counterparty_pubkeys, first) = checks::counterparty_points(
             Msg::Accept,
-            &msg.first_per_commitment_point,
-            "first_per_commitment_point",
+            [
+                &msg.funding_pubkey,
+                &msg.revocation_basepoint,
+                &msg.payment_basepoint,
+                &msg.delayed_payment_basepoint,
+                &msg.htlc_basepoint,
+                &msg.first_per_commitment_point,
+            ],
         )?;
         let shutdown = checks::upfront_shutdown_script(
             Msg::Accept,
