@@ -17,6 +17,7 @@
 
 pub mod closing;
 pub mod establish;
+pub mod funded;
 pub mod fuzz;
 pub mod keys;
 pub mod script;
