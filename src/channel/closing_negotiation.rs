@@ -679,15 +679,21 @@ impl ClosingNegotiation {
         Ok(tx)
     }
 
-    /// Finds the variant the peer signed at `fee`: trimmed at its dust
-    /// limit (BOLT 3's rule for the signer) or at ours (what several
+    /// Finds the variant the peer signed at `fee`: the one we would sign
+    /// (when the peer echoes our fee), or trimmed at its dust limit
+    /// (BOLT 3's rule for the signer) or at ours (what several
     /// implementations build), each with or without its own output.
     fn verify_peer_signature(
         &self,
         fee: Amount,
         sig: &ecdsa::Signature,
     ) -> Result<ClosingTransaction, ChannelError> {
-        let mut tried: Vec<ClosingTransaction> = Vec::with_capacity(4);
+        let mut candidates: Vec<ClosingTransaction> = Vec::with_capacity(5);
+        // The variant we sign ourselves (our output may be eliminated): the
+        // one a peer echoing our proposal signed.
+        if let Ok(tx) = self.our_variant(fee) {
+            candidates.push(tx);
+        }
         for dust in [
             self.params.counterparty_dust_limit,
             self.params.holder_dust_limit,
@@ -696,18 +702,19 @@ impl ClosingNegotiation {
                 let tx = self
                     .build(fee, dust, drop)
                     .map_err(|_| self.fee_too_large(fee))?;
-                if tried.contains(&tx) {
-                    continue;
+                if !candidates.contains(&tx) {
+                    candidates.push(tx);
                 }
-                if crate::sign::ops::verify(
-                    &tx.funding_sighash(),
-                    sig,
-                    &self.params.counterparty_pubkeys.funding_pubkey,
-                ) {
-                    self.check_output_dust(&tx)?;
-                    return Ok(tx);
-                }
-                tried.push(tx);
+            }
+        }
+        for tx in candidates {
+            if crate::sign::ops::verify(
+                &tx.funding_sighash(),
+                sig,
+                &self.params.counterparty_pubkeys.funding_pubkey,
+            ) {
+                self.check_output_dust(&tx)?;
+                return Ok(tx);
             }
         }
         Err(ChannelError::close(
