@@ -108,7 +108,7 @@ impl Ends {
     }
     /// A `closing_signed` the fundee's key really signed, for any fee and
     /// range (to play a misbehaving peer towards the funder).
-    fn from_b(&self, fee: u64, range: Option<(u64, u64)>) -> ClosingSigned {
+    fn signed_by_b(&self, fee: u64, range: Option<(u64, u64)>) -> ClosingSigned {
         sign_as(
             &self.d.b,
             self.bal_b(),
@@ -120,7 +120,7 @@ impl Ends {
         )
     }
     /// The same from the funder's key, towards the fundee.
-    fn from_a(&self, fee: u64, range: Option<(u64, u64)>) -> ClosingSigned {
+    fn signed_by_a(&self, fee: u64, range: Option<(u64, u64)>) -> ClosingSigned {
         sign_as(
             &self.d.a,
             self.bal_a,
@@ -320,7 +320,7 @@ fn bolt2_closing_fee_range_no_overlap() {
 fn fee_range_no_overlap_then_satisfying_range_resumes() {
     let e = ends(false);
     let (mut a, mut b) = (e.a(1000, None), e.b(1000));
-    let bad = e.from_a(100, Some((50, 100)));
+    let bad = e.signed_by_a(100, Some((50, 100)));
     let err = expect_err(b.closing_signed_received(&bad));
     assert_eq!(err.tag(), "bolt2-closing-fee-range-no-overlap");
     b.timer_tick().unwrap();
@@ -339,7 +339,7 @@ fn bolt2_closing_fee_not_in_overlap() {
     let sent = a.initial_closing_signed().unwrap().unwrap();
     let max = sent.fee_range.unwrap().max_fee_satoshis;
     // A fee within the peer's own range but above ours.
-    let m = e.from_b(max + 10, Some((300, max + 100)));
+    let m = e.signed_by_b(max + 10, Some((300, max + 100)));
     let err = expect_err(a.closing_signed_received(&m));
     assert!(err.is_close());
     assert_eq!(err.tag(), "bolt2-closing-fee-not-in-overlap");
@@ -351,7 +351,7 @@ fn funder_replies_with_fundee_fee_in_overlap() {
     let mut a = e.a(400, None);
     let sent = a.initial_closing_signed().unwrap().unwrap();
     let fee = sent.fee_satoshis + 7;
-    let m = e.from_b(fee, Some((fee, fee + 1000)));
+    let m = e.signed_by_b(fee, Some((fee, fee + 1000)));
     match a.closing_signed_received(&m).unwrap() {
         ClosingStep::Done { reply: Some(r), tx } => {
             assert_eq!(r.fee_satoshis, fee, "MUST reply with the same fee_satoshis");
@@ -375,7 +375,7 @@ fn bolt2_closing_fee_changed() {
     };
     // …and then the funder sends yet another fee.
     let other = counter.fee_satoshis - 3;
-    let m = e.from_a(other, Some((300, 2000)));
+    let m = e.signed_by_a(other, Some((300, 2000)));
     let err = expect_err(b.closing_signed_received(&m));
     assert!(err.is_close());
     assert_eq!(err.tag(), "bolt2-closing-fee-changed");
@@ -385,7 +385,7 @@ fn bolt2_closing_fee_changed() {
 fn bolt2_closing_fee_outside_own_range() {
     let e = ends(false);
     let mut b = e.b(1000);
-    let m = e.from_a(800, Some((300, 700)));
+    let m = e.signed_by_a(800, Some((300, 700)));
     let err = expect_err(b.closing_signed_received(&m));
     assert!(err.is_close());
     assert_eq!(err.tag(), "bolt2-closing-fee-outside-own-range");
@@ -395,7 +395,7 @@ fn bolt2_closing_fee_outside_own_range() {
 fn bolt2_closing_fee_range_invalid() {
     let e = ends(false);
     let mut b = e.b(1000);
-    let m = e.from_a(800, Some((900, 700)));
+    let m = e.signed_by_a(800, Some((900, 700)));
     let err = expect_err(b.closing_signed_received(&m));
     assert!(err.is_close());
     assert_eq!(err.tag(), "bolt2-closing-fee-range-invalid");
@@ -422,9 +422,9 @@ fn negate_s(sig: &WireSignature) -> WireSignature {
 fn bolt2_closing_signature() {
     let e = ends(false);
     let mut b = e.b(1000);
-    let good = e.from_a(700, Some((300, 2000)));
+    let good = e.signed_by_a(700, Some((300, 2000)));
     // A signature of another fee.
-    let mut wrong = e.from_a(701, Some((300, 2000)));
+    let mut wrong = e.signed_by_a(701, Some((300, 2000)));
     wrong.fee_satoshis = 700;
     let err = expect_err(b.closing_signed_received(&wrong));
     assert!(err.is_close());
@@ -441,7 +441,7 @@ fn bolt2_closing_signature() {
     let err = expect_err(b.closing_signed_received(&junk));
     assert_eq!(err.tag(), "bolt2-closing-signature");
     // Signed by the wrong key (our own).
-    let mut own = e.from_b(700, Some((300, 2000)));
+    let mut own = e.signed_by_b(700, Some((300, 2000)));
     own.channel_id = good.channel_id;
     let err = expect_err(b.closing_signed_received(&own));
     assert_eq!(err.tag(), "bolt2-closing-signature");
@@ -457,7 +457,7 @@ fn bolt2_closing_signature() {
 fn bolt2_closing_fee_too_large() {
     let e = ends(false);
     let mut b = e.b(1000);
-    let mut m = e.from_a(700, None);
+    let mut m = e.signed_by_a(700, None);
     m.fee_satoshis = e.bal_a.0 / 1000 + 1;
     let err = expect_err(b.closing_signed_received(&m));
     assert!(err.is_close());
@@ -510,7 +510,7 @@ fn bolt2_closing_output_dust() {
     assert_eq!(err.tag(), "bolt2-closing-output-dust");
     // The fundee receiving a transaction with that output fails too.
     let mut b = e.b(1000);
-    let m = e.from_a(700, Some((300, 2000)));
+    let m = e.signed_by_a(700, Some((300, 2000)));
     let err = expect_err(b.closing_signed_received(&m));
     assert_eq!(err.tag(), "bolt2-closing-output-dust");
 }
@@ -533,13 +533,16 @@ fn bolt2_closing_fee_not_strictly_between() {
     let max = a.fee_range().max_fee_satoshis;
     let high = max + 1000;
     // A legacy fee above our range: we move half way, within our range.
-    let ClosingStep::Reply(r) = a.closing_signed_received(&e.from_b(high, None)).unwrap() else {
+    let ClosingStep::Reply(r) = a
+        .closing_signed_received(&e.signed_by_b(high, None))
+        .unwrap()
+    else {
         panic!("expected a counter-proposal");
     };
     assert!(r.fee_satoshis > first.fee_satoshis && r.fee_satoshis < high);
     assert!(r.fee_satoshis <= max);
     // The peer must now offer strictly between our last and its previous.
-    let err = expect_err(a.closing_signed_received(&e.from_b(high, None)));
+    let err = expect_err(a.closing_signed_received(&e.signed_by_b(high, None)));
     assert!(err.is_close());
     assert_eq!(err.tag(), "bolt2-closing-fee-not-strictly-between");
 }
@@ -551,7 +554,7 @@ fn legacy_moves_toward_then_agrees() {
     let first = a.initial_closing_signed().unwrap().unwrap().fee_satoshis;
     let max = a.fee_range().max_fee_satoshis;
     let ClosingStep::Reply(r) = a
-        .closing_signed_received(&e.from_b(max + 100, None))
+        .closing_signed_received(&e.signed_by_b(max + 100, None))
         .unwrap()
     else {
         panic!("expected a counter-proposal");
@@ -561,7 +564,10 @@ fn legacy_moves_toward_then_agrees() {
     assert!(r.fee_satoshis < max, "half way: {}", r.fee_satoshis);
     let agreed = max - 1;
     assert!(agreed > r.fee_satoshis && agreed < max + 100);
-    match a.closing_signed_received(&e.from_b(agreed, None)).unwrap() {
+    match a
+        .closing_signed_received(&e.signed_by_b(agreed, None))
+        .unwrap()
+    {
         ClosingStep::Done { reply: Some(m), tx } => {
             assert_eq!(m.fee_satoshis, agreed);
             assert_spends_funding(&tx, &e.d.funding, 1);
@@ -576,12 +582,15 @@ fn legacy_no_agreement_at_range_edge() {
     let mut a = e.a(400, Some(Amount::from_sat(700)));
     a.initial_closing_signed().unwrap().unwrap();
     // Far above: we go to our max (700)…
-    let ClosingStep::Reply(r) = a.closing_signed_received(&e.from_b(5000, None)).unwrap() else {
+    let ClosingStep::Reply(r) = a
+        .closing_signed_received(&e.signed_by_b(5000, None))
+        .unwrap()
+    else {
         panic!("expected a counter-proposal");
     };
     assert_eq!(r.fee_satoshis, 700);
     // …and cannot move any further.
-    let err = expect_err(a.closing_signed_received(&e.from_b(4000, None)));
+    let err = expect_err(a.closing_signed_received(&e.signed_by_b(4000, None)));
     assert!(err.is_close());
     assert_eq!(err.tag(), "closing-fee-no-agreement");
 }
@@ -609,13 +618,16 @@ fn reconnection_restarts_negotiation() {
     let mut a = e.a(400, None);
     let first = a.initial_closing_signed().unwrap().unwrap();
     assert_eq!(a.initial_closing_signed().unwrap(), None, "sent once");
-    a.closing_signed_received(&e.from_b(5000, None)).unwrap();
+    a.closing_signed_received(&e.signed_by_b(5000, None))
+        .unwrap();
     a.on_disconnect();
     assert_eq!(a.last_sent_fee(), None);
     // The funder starts again with the same proposal…
     assert_eq!(a.initial_closing_signed().unwrap(), Some(first));
     // …and the "strictly between" memory is gone.
-    assert!(a.closing_signed_received(&e.from_b(5000, None)).is_ok());
+    assert!(a
+        .closing_signed_received(&e.signed_by_b(5000, None))
+        .is_ok());
 }
 
 #[test]
@@ -642,7 +654,7 @@ fn new_refuses_balances_above_capacity() {
 fn closing_channel_id_mismatch_is_ignored() {
     let e = ends(false);
     let mut b = e.b(1000);
-    let mut m = e.from_a(700, Some((300, 2000)));
+    let mut m = e.signed_by_a(700, Some((300, 2000)));
     m.channel_id = lnkit::types::ChannelId([9; 32]);
     let err = expect_err(b.closing_signed_received(&m));
     assert!(matches!(err, ChannelError::Ignore { .. }));
