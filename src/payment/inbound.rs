@@ -156,16 +156,15 @@ pub enum InboundPaymentError {
 impl fmt::Display for InboundPaymentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InboundPaymentError::ExpiryOutOfRange => f.write_str(
-                "inbound-expiry-range: expiry time does not fit in the payment secret",
-            ),
+            InboundPaymentError::ExpiryOutOfRange => {
+                f.write_str("inbound-expiry-range: expiry time does not fit in the payment secret")
+            }
             InboundPaymentError::UnknownPayment => f.write_str(
                 "inbound-unknown-payment: payment secret is not ours for this payment hash",
             ),
-            InboundPaymentError::Expired { expiry_time_secs } => write!(
-                f,
-                "inbound-expired: payment expired at {expiry_time_secs}"
-            ),
+            InboundPaymentError::Expired { expiry_time_secs } => {
+                write!(f, "inbound-expired: payment expired at {expiry_time_secs}")
+            }
             InboundPaymentError::Underpaid {
                 min_value_msat,
                 total_msat,

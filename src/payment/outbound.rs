@@ -196,9 +196,7 @@ pub fn build_onion_for_path<C: Signing>(
     // BOLT 4 writer: "if the recipient provided `payment_secret` ... MUST set
     // `total_msat` to the total amount it will send"; without `payment_data`
     // the reader treats the total as `amt_to_forward`.
-    if total_msat < final_msat
-        || (recipient.payment_secret.is_none() && total_msat != final_msat)
-    {
+    if total_msat < final_msat || (recipient.payment_secret.is_none() && total_msat != final_msat) {
         return Err(OnionBuildError::InvalidTotal {
             total_msat,
             path_msat: final_msat,

@@ -129,8 +129,9 @@ impl std::error::Error for HtlcFailure {}
 /// The message that fails an HTLC back to the peer that offered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HtlcFailureMsg {
-    /// `update_fail_htlc` with the encrypted reason and attribution data.
-    Fail(UpdateFailHtlc),
+    /// `update_fail_htlc` with the encrypted reason and attribution data
+    /// (boxed: the attribution data is 920 bytes).
+    Fail(Box<UpdateFailHtlc>),
     /// `update_fail_malformed_htlc`.
     Malformed(UpdateFailMalformedHtlc),
 }
@@ -171,12 +172,12 @@ impl HtlcFailure {
                 failure,
                 shared_secret,
                 ..
-            } => HtlcFailureMsg::Fail(update_fail_htlc(
+            } => HtlcFailureMsg::Fail(Box::new(update_fail_htlc(
                 channel_id,
                 htlc_id,
                 shared_secret,
                 failure,
-            )),
+            ))),
         }
     }
 }
@@ -227,8 +228,7 @@ pub fn check_final_cltv_expiry(
     current_height: u32,
     min_final_cltv_expiry_delta: u16,
 ) -> Result<(), FailureMessage> {
-    if u64::from(cltv_expiry) < u64::from(current_height) + u64::from(min_final_cltv_expiry_delta)
-    {
+    if u64::from(cltv_expiry) < u64::from(current_height) + u64::from(min_final_cltv_expiry_delta) {
         return Err(FailureMessage::IncorrectOrUnknownPaymentDetails {
             htlc_msat,
             height: current_height,
@@ -267,10 +267,7 @@ pub fn decode_incoming_htlc<C: Verification>(
     }
     // The shared secret is computed first so that a payload error (after the
     // HMAC checked) can still be encrypted for the origin.
-    let ephemeral = match PublicKey::from_slice(&packet.public_key) {
-        Ok(pk) => Some(pk),
-        Err(_) => None,
-    };
+    let ephemeral = PublicKey::from_slice(&packet.public_key).ok();
     let shared_secret = match ephemeral {
         Some(pk) if packet.version == 0 => match node_signer.ecdh(Recipient::Node, &pk, None) {
             Ok(ss) => Some(SharedSecret(ss)),
@@ -287,13 +284,8 @@ pub fn decode_incoming_htlc<C: Verification>(
         },
         _ => None,
     };
-    let peeled = peel_payment_onion_with_ecdh(
-        secp,
-        |_| shared_secret,
-        packet,
-        &msg.payment_hash.0,
-        false,
-    );
+    let peeled =
+        peel_payment_onion_with_ecdh(secp, |_| shared_secret, packet, &msg.payment_hash.0, false);
     let peeled = match peeled {
         Ok(p) => p,
         Err(e) => {
