@@ -1016,3 +1016,183 @@ proptest! {
         prop_assert!(verify_inbound_payment(&k, &PaymentHash(hash), &PaymentSecret(secret), total, 0).is_err());
     }
 }
+
+/// Writes the seed corpus of the payment-piece fuzz targets
+/// (`fuzz/seeds/{incoming_htlc,inbound_verify,path_failure}/`):
+/// `cargo test --test payment_pieces -- --ignored regenerate_payment_piece_seeds`.
+#[test]
+#[ignore]
+fn regenerate_payment_piece_seeds() {
+    use lnkit::codec::Writeable;
+    let dir = |t: &str| {
+        let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(t);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let secp = Secp256k1::new();
+    // The fuzz targets decode as KeysManager::new(&[0x42; 32], 0, 0).
+    let fuzz_node = KeysManager::new(&[0x42; 32], 0, 0);
+    let height = HEIGHT.to_be_bytes();
+    let with_height = |m: &UpdateAddHtlc| {
+        let mut v = height.to_vec();
+        v.extend(m.encode());
+        v
+    };
+    let hash = PaymentPreimage([8; 32]).payment_hash();
+    let p1 = Path {
+        hops: path(&[node(1)], 10_000)
+            .hops
+            .into_iter()
+            .map(|mut h| {
+                h.pubkey = node_id(&fuzz_node).into();
+                h
+            })
+            .collect(),
+    };
+    let recv = build_onion_for_path(
+        &secp,
+        &p1,
+        10_000,
+        &RecipientOnionFields::secret_only(PaymentSecret([1; 32])),
+        None,
+        HEIGHT,
+        &hash,
+        &session(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir("incoming_htlc").join("receive"),
+        with_height(&first_add(&recv, hash)),
+    )
+    .unwrap();
+    let ks = build_onion_for_path(
+        &secp,
+        &p1,
+        10_000,
+        &RecipientOnionFields::spontaneous_empty(),
+        Some(PaymentPreimage([8; 32])),
+        HEIGHT,
+        &hash,
+        &session(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir("incoming_htlc").join("keysend"),
+        with_height(&first_add(&ks, hash)),
+    )
+    .unwrap();
+    let mut p2 = path(&[node(1), node(2)], 10_000);
+    p2.hops[0].pubkey = node_id(&fuzz_node).into();
+    let fwd = build_onion_for_path(
+        &secp,
+        &p2,
+        10_000,
+        &RecipientOnionFields::secret_only(PaymentSecret([1; 32])),
+        None,
+        HEIGHT,
+        &hash,
+        &session(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir("incoming_htlc").join("forward"),
+        with_height(&first_add(&fwd, hash)),
+    )
+    .unwrap();
+
+    let k = ExpandedKey::new(&fuzz_node.get_inbound_payment_key());
+    let (h, s) =
+        create_inbound_payment(&k, Some(1_000), 3_600, &fuzz_node, 1_000, Some(18)).unwrap();
+    let mut v = s.0.to_vec();
+    v.extend(h.0);
+    v.extend(1_000u64.to_be_bytes());
+    v.extend(1_000u64.to_be_bytes());
+    std::fs::write(dir("inbound_verify").join("derived"), &v).unwrap();
+    let s = create_inbound_payment_for_hash(&k, None, hash, 60, 1_000, None).unwrap();
+    let mut v = s.0.to_vec();
+    v.extend(hash.0);
+    v.extend(5u64.to_be_bytes());
+    v.extend(1_000u64.to_be_bytes());
+    std::fs::write(dir("inbound_verify").join("user-hash"), &v).unwrap();
+
+    // path_failure: the fuzz target's path is keys [1;32], [2;32], [3;32]
+    // with session [0x41; 32]; fail at hop 2 and relay back.
+    let sks: Vec<SecretKey> = (1u8..=3)
+        .map(|i| SecretKey::from_slice(&[i; 32]).unwrap())
+        .collect();
+    let pks: Vec<PublicKey> = sks
+        .iter()
+        .map(|s| PublicKey::from_secret_key(&secp, s))
+        .collect();
+    let secrets =
+        lnkit::payment::onion::packet::onion_shared_secrets(&secp, &session(), &pks).unwrap();
+    let last = update_fail_htlc(
+        ChannelId([7; 32]),
+        0,
+        &secrets[2],
+        &FailureMessage::IncorrectOrUnknownPaymentDetails {
+            htlc_msat: 1,
+            height: HEIGHT,
+        },
+    );
+    let back = relay_back(&last, &secrets[..2]);
+    std::fs::write(
+        dir("path_failure").join("final-unknown-details"),
+        back.encode(),
+    )
+    .unwrap();
+    let mid = update_fail_htlc(
+        ChannelId([7; 32]),
+        0,
+        &secrets[1],
+        &FailureMessage::TemporaryNodeFailure,
+    );
+    std::fs::write(
+        dir("path_failure").join("hop1-node-failure"),
+        relay_back(&mid, &secrets[..1]).encode(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn payment_piece_seeds_run_through_their_fuzz_targets() {
+    use lnkit::payment::fuzz::{fuzz_inbound_verify, fuzz_incoming_htlc, fuzz_path_failure};
+    let targets: [(&str, fn(&[u8])); 3] = [
+        ("incoming_htlc", fuzz_incoming_htlc),
+        ("inbound_verify", fuzz_inbound_verify),
+        ("path_failure", fuzz_path_failure),
+    ];
+    for (name, target) in targets {
+        let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/seeds")
+            .join(name);
+        let mut n = 0;
+        for e in std::fs::read_dir(&d).unwrap() {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            target(&data);
+            for cut in (0..data.len()).step_by(97) {
+                target(&data[..cut]);
+            }
+            n += 1;
+        }
+        assert!(n > 0, "{name} has seeds");
+    }
+    // The HTLC seeds are valid for the fuzz node: they reach the deep paths.
+    let fuzz_node = KeysManager::new(&[0x42; 32], 0, 0);
+    for seed in ["receive", "keysend", "forward"] {
+        let data = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/seeds/incoming_htlc")
+                .join(seed),
+        )
+        .unwrap();
+        let msg = UpdateAddHtlc::decode(&data[4..]).unwrap();
+        let got = decode_incoming_htlc(&fuzz_node, &Secp256k1::new(), &msg, HEIGHT).unwrap();
+        assert_eq!(
+            matches!(got, IncomingHtlc::Forward { .. }),
+            seed == "forward"
+        );
+    }
+}
