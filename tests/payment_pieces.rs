@@ -865,6 +865,21 @@ fn inbound_underpaid() {
 }
 
 #[test]
+fn inbound_overpaid() {
+    let k = keys();
+    let (hash, secret) =
+        create_inbound_payment(&k, Some(10_000), 100, &Counter(1.into()), 5_000, None).unwrap();
+    assert!(verify_inbound_payment(&k, &hash, &secret, 20_000, 5_000).is_ok());
+    assert_eq!(
+        verify_inbound_payment(&k, &hash, &secret, 20_001, 5_000),
+        Err(InboundPaymentError::Overpaid {
+            min_value_msat: 10_000,
+            total_msat: 20_001
+        })
+    );
+}
+
+#[test]
 fn invoice_creation_parses_back_and_checks_signature() {
     let signer = node(6);
     let k = ExpandedKey::new(&signer.get_inbound_payment_key());
@@ -1159,7 +1174,8 @@ fn regenerate_payment_piece_seeds() {
 #[test]
 fn payment_piece_seeds_run_through_their_fuzz_targets() {
     use lnkit::payment::fuzz::{fuzz_inbound_verify, fuzz_incoming_htlc, fuzz_path_failure};
-    let targets: [(&str, fn(&[u8])); 3] = [
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 3] = [
         ("incoming_htlc", fuzz_incoming_htlc),
         ("inbound_verify", fuzz_inbound_verify),
         ("path_failure", fuzz_path_failure),

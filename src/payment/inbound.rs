@@ -151,6 +151,14 @@ pub enum InboundPaymentError {
         /// The total the payer sent.
         total_msat: u64,
     },
+    /// `inbound-overpaid`: BOLT 4: "if the amount paid is more than twice
+    /// the amount expected: SHOULD fail the HTLC".
+    Overpaid {
+        /// The amount the invoice asked for.
+        min_value_msat: u64,
+        /// The total the payer sent.
+        total_msat: u64,
+    },
 }
 
 impl fmt::Display for InboundPaymentError {
@@ -171,6 +179,13 @@ impl fmt::Display for InboundPaymentError {
             } => write!(
                 f,
                 "inbound-underpaid: paid {total_msat} msat, expected at least {min_value_msat} msat"
+            ),
+            InboundPaymentError::Overpaid {
+                min_value_msat,
+                total_msat,
+            } => write!(
+                f,
+                "inbound-overpaid: paid {total_msat} msat, more than twice the {min_value_msat} msat expected"
             ),
         }
     }
@@ -222,8 +237,8 @@ fn expiry_time(current_time_secs: u64, delta: u32) -> Result<u64, InboundPayment
 /// the returned hash and secret in an invoice; nothing needs storing.
 ///
 /// `invoice_expiry_delta_secs` after `current_time_secs` the payment is
-/// refused; `min_value_msat` is the least total accepted (the invoice
-/// amount); `min_final_cltv_expiry_delta`, when given, is returned by
+/// refused; `min_value_msat` is the invoice amount: the least total
+/// accepted, and half the most (BOLT 4); `min_final_cltv_expiry_delta`, when given, is returned by
 /// [`verify_inbound_payment`] so the caller can enforce the invoice's delta.
 pub fn create_inbound_payment(
     keys: &ExpandedKey,
@@ -271,7 +286,7 @@ pub struct VerifiedInbound {
 /// Checks that `payment_secret` is one we made for `payment_hash`, that it
 /// has not expired (against `highest_seen_timestamp_secs`, e.g. the latest
 /// block time) and that `total_msat` (the HTLC set's total) pays at least
-/// the minimum. Every error maps to `incorrect_or_unknown_payment_details`.
+/// the minimum and at most twice it (when a minimum was set). Every error maps to `incorrect_or_unknown_payment_details`.
 pub fn verify_inbound_payment(
     keys: &ExpandedKey,
     payment_hash: &PaymentHash,
@@ -314,6 +329,12 @@ pub fn verify_inbound_payment(
         let min_value_msat = u64::from_be_bytes(meta[1..9].try_into().expect("8 bytes"));
         if total_msat < min_value_msat {
             return Err(InboundPaymentError::Underpaid {
+                min_value_msat,
+                total_msat,
+            });
+        }
+        if u128::from(total_msat) > 2 * u128::from(min_value_msat) {
+            return Err(InboundPaymentError::Overpaid {
                 min_value_msat,
                 total_msat,
             });
