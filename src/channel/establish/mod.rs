@@ -27,6 +27,7 @@ mod checks;
 pub mod fuzz;
 mod inbound;
 mod outbound;
+pub(crate) mod ser;
 
 pub use checks::{is_allowed_shutdown_script, MAX_ACCEPTED_HTLCS, MIN_DUST_LIMIT_SATOSHIS};
 pub use inbound::InboundV1Channel;

@@ -22,6 +22,7 @@ mod checks;
 mod commit;
 pub mod htlc;
 mod reestablish;
+mod ser;
 mod shutdown;
 
 pub use checks::{AvailableBalances, HtlcToSend, MIN_FEERATE, TEMPORARY_CHANNEL_FAILURE};
