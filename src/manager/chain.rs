@@ -72,8 +72,16 @@ impl ChannelManager {
 }
 
 impl Confirm for ChannelManager {
-    fn transactions_confirmed(&self, _header: &Header, txdata: &[(usize, &Transaction)], height: u32) {
-        let txids: Vec<(usize, Txid)> = txdata.iter().map(|(i, tx)| (*i, tx.compute_txid())).collect();
+    fn transactions_confirmed(
+        &self,
+        _header: &Header,
+        txdata: &[(usize, &Transaction)],
+        height: u32,
+    ) {
+        let txids: Vec<(usize, Txid)> = txdata
+            .iter()
+            .map(|(i, tx)| (*i, tx.compute_txid()))
+            .collect();
         self.for_each_peer(|peer, _| {
             for entry in peer.channels.values_mut() {
                 if let ChannelEntry::Pending(p) = entry {
@@ -135,7 +143,12 @@ impl Confirm for ChannelManager {
 }
 
 impl Listen for ChannelManager {
-    fn filtered_block_connected(&self, header: &Header, txdata: &[(usize, &Transaction)], height: u32) {
+    fn filtered_block_connected(
+        &self,
+        header: &Header,
+        txdata: &[(usize, &Transaction)],
+        height: u32,
+    ) {
         self.transactions_confirmed(header, txdata, height);
         self.best_block_updated(header, height);
     }

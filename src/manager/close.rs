@@ -88,7 +88,11 @@ impl ChannelManager {
     }
 
     /// Whether a channel is quiescent (both `stfu` exchanged).
-    pub fn is_channel_quiescent(&self, channel_id: &ChannelId, counterparty_node_id: &PublicKey) -> bool {
+    pub fn is_channel_quiescent(
+        &self,
+        channel_id: &ChannelId,
+        counterparty_node_id: &PublicKey,
+    ) -> bool {
         self.with_peer(counterparty_node_id, |peer| {
             matches!(peer.channels.get(channel_id), Some(ChannelEntry::Funded(f)) if f.quiescence.is_quiescent())
         })
@@ -162,10 +166,7 @@ impl ChannelManager {
             return;
         };
         // A shutdown waiting for our updates to be signed.
-        let pending = f
-            .closing
-            .as_ref()
-            .and_then(|c| c.pending_shutdown.clone());
+        let pending = f.closing.as_ref().and_then(|c| c.pending_shutdown.clone());
         if let Some(script) = pending {
             if !f.chan.has_unsigned_updates() {
                 match f.chan.send_shutdown(script) {
@@ -183,8 +184,10 @@ impl ChannelManager {
             return;
         };
         // Both shutdowns exchanged and nothing left in flight: negotiate.
-        let (Some(ours), Some(theirs)) = (f.chan.shutdown_sent().cloned(), f.chan.shutdown_received().cloned())
-        else {
+        let (Some(ours), Some(theirs)) = (
+            f.chan.shutdown_sent().cloned(),
+            f.chan.shutdown_received().cloned(),
+        ) else {
             return;
         };
         if !f.chan.is_clean() {
@@ -222,17 +225,24 @@ impl ChannelManager {
             return;
         };
         match n.initial_closing_signed() {
-            Ok(Some(msg)) => peer.outbox.push(crate::events::MessageSendEvent::SendMessage {
-                node_id: node,
-                msg: msg.into(),
-            }),
+            Ok(Some(msg)) => peer
+                .outbox
+                .push(crate::events::MessageSendEvent::SendMessage {
+                    node_id: node,
+                    msg: msg.into(),
+                }),
             Ok(None) => {}
             Err(e) => self.channel_error(peer, node, id, e),
         }
     }
 
     /// The peer's `closing_signed`.
-    pub(crate) fn closing_signed(&self, peer: &mut PeerState, node: PublicKey, msg: &ClosingSigned) {
+    pub(crate) fn closing_signed(
+        &self,
+        peer: &mut PeerState,
+        node: PublicKey,
+        msg: &ClosingSigned,
+    ) {
         let id = msg.channel_id;
         let Some(ChannelEntry::Funded(f)) = peer.channels.get_mut(&id) else {
             return;

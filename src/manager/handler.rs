@@ -148,7 +148,8 @@ impl ChannelManager {
                     our_ready: pending_ready,
                     awaiting_reestablish,
                 };
-                peer.channels.insert(id, ChannelEntry::Pending(Box::new(p2)));
+                peer.channels
+                    .insert(id, ChannelEntry::Pending(Box::new(p2)));
                 return;
             }
         };
@@ -202,9 +203,16 @@ impl ChannelManager {
         Self::send(peer, node, m);
     }
 
-    fn handle_funding_signed_inner(&self, peer: &mut PeerState, node: PublicKey, msg: &FundingSigned) {
+    fn handle_funding_signed_inner(
+        &self,
+        peer: &mut PeerState,
+        node: PublicKey,
+        msg: &FundingSigned,
+    ) {
         let temp = peer.channels.iter().find_map(|(tid, e)| match e {
-            ChannelEntry::Outbound { chan, .. } if chan.funded_channel_id() == Some(msg.channel_id) => {
+            ChannelEntry::Outbound { chan, .. }
+                if chan.funded_channel_id() == Some(msg.channel_id) =>
+            {
                 Some(*tid)
             }
             _ => None,
@@ -288,7 +296,11 @@ impl ChannelManager {
     ) {
         let Some(ChannelEntry::Inbound(chan)) = peer.channels.remove(&msg.temporary_channel_id)
         else {
-            Self::send(peer, node, error_msg(msg.temporary_channel_id, "unknown channel"));
+            Self::send(
+                peer,
+                node,
+                error_msg(msg.temporary_channel_id, "unknown channel"),
+            );
             return;
         };
         let user_channel_id = chan.user_channel_id();
@@ -340,12 +352,21 @@ impl ChannelManager {
                 });
             }
             Err(e) => {
-                Self::send(peer, node, error_msg(msg.temporary_channel_id, &e.to_string()));
+                Self::send(
+                    peer,
+                    node,
+                    error_msg(msg.temporary_channel_id, &e.to_string()),
+                );
             }
         }
     }
 
-    fn handle_reestablish_inner(&self, peer: &mut PeerState, node: PublicKey, msg: &ChannelReestablish) {
+    fn handle_reestablish_inner(
+        &self,
+        peer: &mut PeerState,
+        node: PublicKey,
+        msg: &ChannelReestablish,
+    ) {
         let id = msg.channel_id;
         match peer.channels.get_mut(&id) {
             Some(ChannelEntry::Pending(p)) => {
@@ -381,12 +402,7 @@ impl ChannelManager {
                 Err((e, loss)) => {
                     let (reason, broadcast) = match loss {
                         Some(DataLoss::Ours) => (ClosureReason::DataLossDetected, false),
-                        _ => (
-                            ClosureReason::ProcessingError {
-                                err: e.to_string(),
-                            },
-                            true,
-                        ),
+                        _ => (ClosureReason::ProcessingError { err: e.to_string() }, true),
                     };
                     self.fail_channel(peer, node, id, reason, broadcast, true);
                 }
@@ -401,14 +417,17 @@ impl ChannelMessageHandler for ChannelManager {
         let config = self.get_current_config();
         self.on_peer(node, |peer| {
             if peer.channels.contains_key(&msg.temporary_channel_id) {
-                Self::send(peer, node, error_msg(msg.temporary_channel_id, "temporary_channel_id reused"));
+                Self::send(
+                    peer,
+                    node,
+                    error_msg(msg.temporary_channel_id, "temporary_channel_id reused"),
+                );
                 return;
             }
             if config.manually_accept_inbound_channels {
-                let ct = msg
-                    .channel_type
-                    .clone()
-                    .unwrap_or_else(crate::msgs::features::ChannelTypeFeatures::only_static_remote_key);
+                let ct = msg.channel_type.clone().unwrap_or_else(
+                    crate::msgs::features::ChannelTypeFeatures::only_static_remote_key,
+                );
                 peer.channels.insert(
                     msg.temporary_channel_id,
                     ChannelEntry::Unaccepted {
@@ -442,7 +461,11 @@ impl ChannelMessageHandler for ChannelManager {
             let Some(ChannelEntry::Outbound { chan, .. }) =
                 peer.channels.get_mut(&msg.temporary_channel_id)
             else {
-                Self::send(peer, node, error_msg(msg.temporary_channel_id, "unknown channel"));
+                Self::send(
+                    peer,
+                    node,
+                    error_msg(msg.temporary_channel_id, "unknown channel"),
+                );
                 return;
             };
             match chan.accept_channel(msg) {
@@ -471,11 +494,15 @@ impl ChannelMessageHandler for ChannelManager {
     }
 
     fn handle_funding_created(&self, node: PublicKey, msg: &FundingCreated) {
-        self.on_peer(node, |peer| self.handle_funding_created_inner(peer, node, msg));
+        self.on_peer(node, |peer| {
+            self.handle_funding_created_inner(peer, node, msg)
+        });
     }
 
     fn handle_funding_signed(&self, node: PublicKey, msg: &FundingSigned) {
-        self.on_peer(node, |peer| self.handle_funding_signed_inner(peer, node, msg));
+        self.on_peer(node, |peer| {
+            self.handle_funding_signed_inner(peer, node, msg)
+        });
     }
 
     fn handle_channel_ready(&self, node: PublicKey, msg: &ChannelReady) {
@@ -522,12 +549,11 @@ impl ChannelMessageHandler for ChannelManager {
                     negotiation: None,
                 });
                 if closing.pending_shutdown.is_none() {
-                    closing.pending_shutdown = Some(script.clone().map_err(|e| {
-                        ChannelError::Close {
+                    closing.pending_shutdown =
+                        Some(script.clone().map_err(|e| ChannelError::Close {
                             tag: "signer",
                             message: e.to_string(),
-                        }
-                    })?);
+                        })?);
                 }
             }
             Ok(Outcome::default())
@@ -540,13 +566,21 @@ impl ChannelMessageHandler for ChannelManager {
 
     fn handle_closing_complete(&self, node: PublicKey, msg: &ClosingComplete) {
         self.on_peer(node, |peer| {
-            Self::send(peer, node, warning_msg(msg.channel_id, "option_simple_close is not supported"))
+            Self::send(
+                peer,
+                node,
+                warning_msg(msg.channel_id, "option_simple_close is not supported"),
+            )
         });
     }
 
     fn handle_closing_sig(&self, node: PublicKey, msg: &ClosingSig) {
         self.on_peer(node, |peer| {
-            Self::send(peer, node, warning_msg(msg.channel_id, "option_simple_close is not supported"))
+            Self::send(
+                peer,
+                node,
+                warning_msg(msg.channel_id, "option_simple_close is not supported"),
+            )
         });
     }
 
@@ -558,7 +592,9 @@ impl ChannelMessageHandler for ChannelManager {
     }
 
     fn handle_update_fulfill_htlc(&self, node: PublicKey, msg: &UpdateFulfillHtlc) {
-        self.on_funded(node, msg.channel_id, true, |f, _| f.chan.update_fulfill_htlc(msg));
+        self.on_funded(node, msg.channel_id, true, |f, _| {
+            f.chan.update_fulfill_htlc(msg)
+        });
     }
 
     fn handle_update_fail_htlc(&self, node: PublicKey, msg: &UpdateFailHtlc) {
@@ -569,16 +605,22 @@ impl ChannelMessageHandler for ChannelManager {
 
     fn handle_update_fail_malformed_htlc(&self, node: PublicKey, msg: &UpdateFailMalformedHtlc) {
         self.on_funded(node, msg.channel_id, true, |f, _| {
-            f.chan.update_fail_malformed_htlc(msg).map(|_| Outcome::default())
+            f.chan
+                .update_fail_malformed_htlc(msg)
+                .map(|_| Outcome::default())
         });
     }
 
     fn handle_commitment_signed(&self, node: PublicKey, msg: &CommitmentSigned) {
-        self.on_funded(node, msg.channel_id, false, |f, _| f.chan.commitment_signed(msg));
+        self.on_funded(node, msg.channel_id, false, |f, _| {
+            f.chan.commitment_signed(msg)
+        });
     }
 
     fn handle_revoke_and_ack(&self, node: PublicKey, msg: &RevokeAndAck) {
-        self.on_funded(node, msg.channel_id, false, |f, _| f.chan.revoke_and_ack(msg));
+        self.on_funded(node, msg.channel_id, false, |f, _| {
+            f.chan.revoke_and_ack(msg)
+        });
     }
 
     fn handle_update_fee(&self, node: PublicKey, msg: &UpdateFee) {
@@ -688,7 +730,9 @@ impl ChannelMessageHandler for ChannelManager {
     fn peer_connected(&self, node: PublicKey, init: &Init, _inbound: bool) -> Result<(), ()> {
         {
             let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
-            peers.entry(node).or_insert_with(|| Mutex::new(PeerState::default()));
+            peers
+                .entry(node)
+                .or_insert_with(|| Mutex::new(PeerState::default()));
         }
         let ours = provided_init_features(&self.get_current_config());
         let quiesce = init.features.supports_quiescence() && ours.supports_quiescence();
@@ -744,7 +788,14 @@ impl ChannelMessageHandler for ChannelManager {
                     _ => true,
                 };
                 if drop_it {
-                    self.fail_channel(peer, node, id, ClosureReason::DisconnectedPeer, false, false);
+                    self.fail_channel(
+                        peer,
+                        node,
+                        id,
+                        ClosureReason::DisconnectedPeer,
+                        false,
+                        false,
+                    );
                 }
             }
         });
@@ -766,7 +817,11 @@ impl ChannelMessageHandler for ChannelManager {
 impl ChannelManager {
     fn unsupported(&self, node: PublicKey, channel_id: ChannelId, what: &str) {
         self.on_peer(node, |peer| {
-            Self::send(peer, node, warning_msg(channel_id, &format!("{what} is not supported")))
+            Self::send(
+                peer,
+                node,
+                warning_msg(channel_id, &format!("{what} is not supported")),
+            )
         });
     }
 }

@@ -39,16 +39,14 @@ pub use events::{
 };
 pub use payments::{RecipientOnionFields, RetryableSendFailure};
 
-use crate::chain::monitor::{
-    ChannelMonitorUpdate, ChannelMonitorUpdateStep, MonitorEvent, Watch,
-};
+use crate::chain::monitor::{ChannelMonitorUpdate, ChannelMonitorUpdateStep, MonitorEvent, Watch};
 use crate::chain::{BestBlock, BroadcasterInterface, ChannelMonitorUpdateStatus, FeeEstimator};
 use crate::channel::establish::{
     ChannelError, InboundV1Channel, OutboundV1Channel, PendingV1Channel,
 };
 use crate::channel::funded::{Channel, Outcome};
 use crate::config::UserConfig;
-use crate::events::{MessageSendEvent, MessageSendEventsProvider};
+use crate::events::MessageSendEvent;
 use crate::logger::Logger;
 use crate::msgs::features::{ChannelTypeFeatures, InitFeatures, NodeFeatures};
 use crate::msgs::{ErrorMessage, Message, OpenChannel};
@@ -356,7 +354,8 @@ impl ChannelManager {
 
     /// Queues `msg` for the peer.
     pub(crate) fn send(peer: &mut PeerState, node: PublicKey, msg: Message) {
-        peer.outbox.push(MessageSendEvent::SendMessage { node_id: node, msg });
+        peer.outbox
+            .push(MessageSendEvent::SendMessage { node_id: node, msg });
     }
 
     /// Hands a channel's outcome to the monitor and queues its messages
@@ -409,8 +408,10 @@ impl ChannelManager {
         let need = entry.chan.latest_monitor_update_id();
         for m in msgs {
             if entry.held.is_empty() && entry.persisted_update_id >= need {
-                peer.outbox
-                    .push(MessageSendEvent::SendMessage { node_id: node, msg: m });
+                peer.outbox.push(MessageSendEvent::SendMessage {
+                    node_id: node,
+                    msg: m,
+                });
             } else {
                 entry.held.push_back((need, m));
             }
@@ -439,16 +440,20 @@ impl ChannelManager {
                     let Some((_, m)) = entry.held.pop_front() else {
                         break;
                     };
-                    peer.outbox
-                        .push(MessageSendEvent::SendMessage { node_id: node, msg: m });
+                    peer.outbox.push(MessageSendEvent::SendMessage {
+                        node_id: node,
+                        msg: m,
+                    });
                 }
             }
             Some(ChannelEntry::Pending(p)) => {
                 if !p.monitor_persisted {
                     p.monitor_persisted = true;
                     for m in p.held.drain(..) {
-                        peer.outbox
-                            .push(MessageSendEvent::SendMessage { node_id: node, msg: m });
+                        peer.outbox.push(MessageSendEvent::SendMessage {
+                            node_id: node,
+                            msg: m,
+                        });
                     }
                     if let Some(tx) = p.funding_tx.as_ref().filter(|_| !p.funding_broadcast) {
                         self.deps.broadcaster.broadcast_transactions(&[tx]);
@@ -576,7 +581,10 @@ impl ChannelManager {
     }
 
     /// Handles a `Watch` answer for a new monitor.
-    pub(crate) fn watch_status<E>(&self, status: Result<ChannelMonitorUpdateStatus, E>) -> Option<bool> {
+    pub(crate) fn watch_status<E>(
+        &self,
+        status: Result<ChannelMonitorUpdateStatus, E>,
+    ) -> Option<bool> {
         match status {
             Ok(ChannelMonitorUpdateStatus::Completed) => Some(true),
             Ok(ChannelMonitorUpdateStatus::InProgress) => Some(false),
@@ -610,11 +618,12 @@ impl ChannelManager {
                     else {
                         continue;
                     };
-                    let reason = if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative) {
-                        ClosureReason::CooperativeClosure
-                    } else {
-                        ClosureReason::CommitmentTxConfirmed
-                    };
+                    let reason =
+                        if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative) {
+                            ClosureReason::CooperativeClosure
+                        } else {
+                            ClosureReason::CommitmentTxConfirmed
+                        };
                     self.with_peer(&node, |p| {
                         self.fail_channel(p, node, cid, reason, false, false)
                     });
@@ -683,7 +692,14 @@ impl ChannelManager {
                     err: "no such channel request".into(),
                 });
             };
-            self.accept_open(peer, *counterparty_node_id, &features, &open, user_channel_id, &config)
+            self.accept_open(
+                peer,
+                *counterparty_node_id,
+                &features,
+                &open,
+                user_channel_id,
+                &config,
+            )
         })
         .unwrap_or_else(|| Err(no_peer(counterparty_node_id)))
     }
@@ -787,9 +803,11 @@ impl ChannelManager {
                     err: "funding already provided".into(),
                 });
             }
-            let script = chan.funding_script_pubkey().ok_or_else(|| APIError::APIMisuseError {
-                err: "the peer has not accepted the channel yet".into(),
-            })?;
+            let script = chan
+                .funding_script_pubkey()
+                .ok_or_else(|| APIError::APIMisuseError {
+                    err: "the peer has not accepted the channel yet".into(),
+                })?;
             let vout = funding_transaction
                 .output
                 .iter()
@@ -826,7 +844,10 @@ impl ChannelManager {
 
     /// The channels that can carry a payment now.
     pub fn list_usable_channels(&self) -> Vec<ChannelDetails> {
-        self.list_channels().into_iter().filter(|d| d.is_usable).collect()
+        self.list_channels()
+            .into_iter()
+            .filter(|d| d.is_usable)
+            .collect()
     }
 
     /// Force-closes a channel: the monitor broadcasts our latest
@@ -859,7 +880,9 @@ impl ChannelManager {
     pub(crate) fn next_scid_alias(&self) -> ShortChannelId {
         // Aliases live above block 16_000_000: never a real channel.
         let n = self.last_scid_alias.fetch_add(1, Ordering::Relaxed);
-        ShortChannelId(((16_000_000u64 + (n >> 40 & 0xff_ffff) % 0x0f_ffff) << 40) | (n & 0xff_ffff_ffff))
+        ShortChannelId(
+            ((16_000_000u64 + (n >> 40 & 0xff_ffff) % 0x0f_ffff) << 40) | (n & 0xff_ffff_ffff),
+        )
     }
 
     /// Call about once a minute: updates commitment fees (channels we
@@ -910,12 +933,9 @@ impl ChannelManager {
                             {
                                 match f.chan.send_update_fee(want) {
                                     Ok(o) => out = Some(o),
-                                    Err(e) => log_debug!(
-                                        self.logger(),
-                                        "no fee update on {}: {}",
-                                        id,
-                                        e
-                                    ),
+                                    Err(e) => {
+                                        log_debug!(self.logger(), "no fee update on {}: {}", id, e)
+                                    }
                                 }
                             }
                         }
@@ -980,7 +1000,6 @@ impl ChannelManager {
 /// Ticks an unaccepted channel request waits for the user.
 const UNACCEPTED_TICKS: u8 = 2;
 
-
 fn details(
     node: PublicKey,
     id: ChannelId,
@@ -1043,7 +1062,8 @@ fn details(
             d.next_outbound_htlc_minimum_msat = b.next_outbound_htlc_minimum_msat;
             d.inbound_capacity_msat = b.inbound_capacity_msat;
             d.is_channel_ready = true;
-            d.is_usable = connected && c.is_live() && f.closing.is_none() && c.shutdown_sent().is_none();
+            d.is_usable =
+                connected && c.is_live() && f.closing.is_none() && c.shutdown_sent().is_none();
             d.channel_type = Some(c.channel_type().clone());
             d.feerate_sat_per_1000_weight = Some(c.feerate().0);
             d

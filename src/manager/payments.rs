@@ -226,7 +226,14 @@ impl ChannelManager {
         route_params: RouteParameters,
         retry: Retry,
     ) -> Result<(), RetryableSendFailure> {
-        self.start_payment(payment_hash, None, recipient_onion, payment_id, route_params, retry)
+        self.start_payment(
+            payment_hash,
+            None,
+            recipient_onion,
+            payment_id,
+            route_params,
+            retry,
+        )
     }
 
     /// Sends a spontaneous (keysend) payment: the preimage travels in the
@@ -242,7 +249,14 @@ impl ChannelManager {
         let preimage = payment_preimage
             .unwrap_or_else(|| PaymentPreimage(self.deps.entropy_source.get_secure_random_bytes()));
         let hash = preimage.payment_hash();
-        self.start_payment(hash, Some(preimage), recipient_onion, payment_id, route_params, retry)?;
+        self.start_payment(
+            hash,
+            Some(preimage),
+            recipient_onion,
+            payment_id,
+            route_params,
+            retry,
+        )?;
         Ok(hash)
     }
 
@@ -327,7 +341,12 @@ impl ChannelManager {
                 InFlightHtlcs::new(),
             )
             .map_err(|e| {
-                log_warn!(self.logger(), "no route for payment {:?}: {}", payment_id, e);
+                log_warn!(
+                    self.logger(),
+                    "no route for payment {:?}: {}",
+                    payment_id,
+                    e
+                );
                 RetryableSendFailure::RouteNotFound
             })?;
         let height = self.current_best_block().height;
@@ -335,7 +354,9 @@ impl ChannelManager {
         let mut last_err = String::new();
         for path in route.paths {
             let session_priv = loop {
-                if let Ok(k) = SecretKey::from_slice(&self.deps.entropy_source.get_secure_random_bytes()) {
+                if let Ok(k) =
+                    SecretKey::from_slice(&self.deps.entropy_source.get_secure_random_bytes())
+                {
                     break k;
                 }
             };
@@ -443,7 +464,13 @@ impl ChannelManager {
             payments
                 .iter_mut()
                 .filter(|(_, p)| p.to_retry > 0)
-                .map(|(id, p)| (*id, core::mem::take(&mut p.to_retry), p.route_params.clone()))
+                .map(|(id, p)| {
+                    (
+                        *id,
+                        core::mem::take(&mut p.to_retry),
+                        p.route_params.clone(),
+                    )
+                })
                 .collect()
         };
         for (id, amount, params) in todo {
@@ -666,7 +693,8 @@ impl ChannelManager {
         fail_with: Option<u16>,
     ) {
         let height = self.current_best_block().height;
-        let decoded = receive::decode_incoming_htlc(&*self.deps.node_signer, &self.secp, add, height);
+        let decoded =
+            receive::decode_incoming_htlc(&*self.deps.node_signer, &self.secp, add, height);
         let decoded = match decoded {
             Ok(d) => d,
             Err(f) => return self.fail_inbound(peer, node, channel_id, add.id, f),
@@ -724,7 +752,9 @@ impl ChannelManager {
                 add.id,
                 HtlcFailure::Fail {
                     failure: FailureMessage::TemporaryChannelFailure {
-                        channel_update: crate::payment::onion::failure::ChannelUpdateBytes(Vec::new()),
+                        channel_update: crate::payment::onion::failure::ChannelUpdateBytes(
+                            Vec::new(),
+                        ),
                     },
                     shared_secret: ss,
                     tag: "config-dust-exposure",
@@ -743,7 +773,9 @@ impl ChannelManager {
                 ) {
                     Ok(v) => {
                         if let Some(delta) = v.min_final_cltv_expiry_delta {
-                            if receive::check_final_cltv_expiry(cltv, amount, height, delta).is_err() {
+                            if receive::check_final_cltv_expiry(cltv, amount, height, delta)
+                                .is_err()
+                            {
                                 return self.fail_inbound(
                                     peer,
                                     node,
@@ -793,7 +825,13 @@ impl ChannelManager {
         // BOLT 4 (basic MPP): every part must agree on `total_msat`.
         if entry.total_msat != total || entry.purpose != purpose {
             drop(claimable);
-            return self.fail_inbound(peer, node, channel_id, add.id, reject("bolt4-mpp-total-mismatch"));
+            return self.fail_inbound(
+                peer,
+                node,
+                channel_id,
+                add.id,
+                reject("bolt4-mpp-total-mismatch"),
+            );
         }
         entry.parts.push(part);
         self.changed();
@@ -847,12 +885,12 @@ impl ChannelManager {
             });
         }
         let purpose = match entry.purpose {
-            PaymentPurpose::Bolt11InvoicePayment {
-                payment_secret, ..
-            } => PaymentPurpose::Bolt11InvoicePayment {
-                payment_preimage: Some(payment_preimage),
-                payment_secret,
-            },
+            PaymentPurpose::Bolt11InvoicePayment { payment_secret, .. } => {
+                PaymentPurpose::Bolt11InvoicePayment {
+                    payment_preimage: Some(payment_preimage),
+                    payment_secret,
+                }
+            }
             p => p,
         };
         self.push_event(Event::PaymentClaimed {
@@ -909,10 +947,7 @@ impl ChannelManager {
                 })
                 .map(|(h, _)| *h)
                 .collect();
-            hashes
-                .iter()
-                .filter_map(|h| claimable.remove(h))
-                .collect()
+            hashes.iter().filter_map(|h| claimable.remove(h)).collect()
         };
         for e in expiring {
             self.fail_parts(e, "cltv-claim-buffer");

@@ -119,7 +119,11 @@ impl<'a> R<'a> {
         self.take(n)
     }
     fn opt_bytes(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
-        Ok(if self.bool()? { Some(self.bytes()?) } else { None })
+        Ok(if self.bool()? {
+            Some(self.bytes()?)
+        } else {
+            None
+        })
     }
     fn opt32(&mut self) -> Result<Option<[u8; 32]>, DecodeError> {
         match self.opt_bytes()? {
@@ -231,7 +235,12 @@ impl ChannelManager {
                         w.u128(p.user_channel_id);
                         w.opt_bytes(p.funding_tx.as_ref().map(serialize).as_deref());
                         w.bool(p.funding_broadcast);
-                        w.opt_bytes(p.conf_height.map(|h| h.to_be_bytes()).as_ref().map(|b| &b[..]));
+                        w.opt_bytes(
+                            p.conf_height
+                                .map(|h| h.to_be_bytes())
+                                .as_ref()
+                                .map(|b| &b[..]),
+                        );
                         w.opt_bytes(p.scid.map(|s| s.0.to_be_bytes()).as_ref().map(|b| &b[..]));
                     }
                     ChannelEntry::Funded(f) => {
@@ -246,7 +255,8 @@ impl ChannelManager {
                             w.fixed(&s.session_priv.secret_bytes());
                             write_path(&mut w, &s.path);
                         }
-                        let pending_shutdown = f.closing.as_ref().and_then(|c| c.pending_shutdown.as_ref());
+                        let pending_shutdown =
+                            f.closing.as_ref().and_then(|c| c.pending_shutdown.as_ref());
                         w.opt_bytes(pending_shutdown.map(|s| s.as_bytes()));
                     }
                     _ => {}
@@ -325,7 +335,10 @@ impl ChannelManager {
             bitcoin::Network::Regtest,
         ]
         .into_iter()
-        .find(|n| bitcoin::blockdata::constants::ChainHash::using_genesis_block(*n).to_bytes() == chain_hash)
+        .find(|n| {
+            bitcoin::blockdata::constants::ChainHash::using_genesis_block(*n).to_bytes()
+                == chain_hash
+        })
         .ok_or(DecodeError::InvalidValue)?;
         let mgr = ChannelManager::new(
             deps,
@@ -336,10 +349,13 @@ impl ChannelManager {
             },
         )
         .map_err(|_| DecodeError::InvalidValue)?;
-        mgr.highest_seen_timestamp.store(r.u64()?, Ordering::Release);
+        mgr.highest_seen_timestamp
+            .store(r.u64()?, Ordering::Release);
         mgr.last_scid_alias.store(r.u64()?, Ordering::Release);
-        let by_op: HashMap<OutPoint, &ChannelMonitor> =
-            monitors.iter().map(|m| (m.funding_outpoint(), *m)).collect();
+        let by_op: HashMap<OutPoint, &ChannelMonitor> = monitors
+            .iter()
+            .map(|m| (m.funding_outpoint(), *m))
+            .collect();
         let mut matched: Vec<OutPoint> = Vec::new();
         let mut stale: Vec<(PublicKey, ChannelId, OutPoint, u64)> = Vec::new();
         let sp = mgr.deps.signer_provider.clone();
@@ -360,16 +376,24 @@ impl ChannelManager {
                         };
                         let funding_broadcast = r.bool()?;
                         let conf_height = match r.opt_bytes()? {
-                            Some(b) => Some(u32::from_be_bytes(b.try_into().map_err(|_| DecodeError::InvalidValue)?)),
+                            Some(b) => Some(u32::from_be_bytes(
+                                b.try_into().map_err(|_| DecodeError::InvalidValue)?,
+                            )),
                             None => None,
                         };
                         let scid = match r.opt_bytes()? {
-                            Some(b) => Some(ShortChannelId(u64::from_be_bytes(b.try_into().map_err(|_| DecodeError::InvalidValue)?))),
+                            Some(b) => Some(ShortChannelId(u64::from_be_bytes(
+                                b.try_into().map_err(|_| DecodeError::InvalidValue)?,
+                            ))),
                             None => None,
                         };
                         let op = chan.funding_outpoint();
                         if !by_op.contains_key(&op) {
-                            log_error!(mgr.logger(), "no monitor for pending channel {}", chan.channel_id());
+                            log_error!(
+                                mgr.logger(),
+                                "no monitor for pending channel {}",
+                                chan.channel_id()
+                            );
                             return Err(DecodeError::InvalidValue);
                         }
                         matched.push(op);
@@ -414,7 +438,9 @@ impl ChannelManager {
                                 },
                             );
                         }
-                        let pending_shutdown = r.opt_bytes()?.map(|b| bitcoin::ScriptBuf::from_bytes(b.to_vec()));
+                        let pending_shutdown = r
+                            .opt_bytes()?
+                            .map(|b| bitcoin::ScriptBuf::from_bytes(b.to_vec()));
                         let op = chan.funding_outpoint();
                         let id = chan.channel_id();
                         let Some(mon) = by_op.get(&op) else {
@@ -432,7 +458,9 @@ impl ChannelManager {
                             );
                             return Err(DecodeError::InvalidValue);
                         }
-                        if mon.latest_update_id() > chan.latest_monitor_update_id() || mon.is_force_closed() {
+                        if mon.latest_update_id() > chan.latest_monitor_update_id()
+                            || mon.is_force_closed()
+                        {
                             stale.push((node, id, op, mon.latest_update_id()));
                         }
                         super::lock(&mgr.by_outpoint).insert(op, (node, id));
@@ -458,7 +486,10 @@ impl ChannelManager {
                                     pending_shutdown: Some(s),
                                     negotiation: None,
                                 }),
-                                quiescence: crate::channel::quiescence::Quiescence::new(is_outbound, false),
+                                quiescence: crate::channel::quiescence::Quiescence::new(
+                                    is_outbound,
+                                    false,
+                                ),
                             })),
                         );
                     }
@@ -534,7 +565,10 @@ impl ChannelManager {
                     payment_hash: hash,
                     amount_msat: parts.iter().map(|p| p.amount_msat).sum(),
                     purpose: purpose.clone(),
-                    via_channel_id: parts.first().map(|p| p.channel_id).unwrap_or(ChannelId([0; 32])),
+                    via_channel_id: parts
+                        .first()
+                        .map(|p| p.channel_id)
+                        .unwrap_or(ChannelId([0; 32])),
                     claim_deadline: parts
                         .iter()
                         .map(|p| p.cltv_expiry)
@@ -564,7 +598,11 @@ impl ChannelManager {
         }
         // Channels the monitors know better: close them from the monitor.
         for (node, id, op, latest) in stale {
-            log_warn!(mgr.logger(), "channel {} is older than its monitor: force-closing", id);
+            log_warn!(
+                mgr.logger(),
+                "channel {} is older than its monitor: force-closing",
+                id
+            );
             let removed = mgr.with_peer(&node, |p| p.channels.remove(&id)).flatten();
             super::lock(&mgr.by_outpoint).remove(&op);
             let update = ChannelMonitorUpdate {

@@ -27,9 +27,9 @@ use crate::manager::{
 use crate::msgs::features::{InitFeatures, NodeFeatures};
 use crate::msgs::{ChannelMessageHandler, Message};
 use crate::payment::invoice::Bolt11Invoice;
+use crate::peer::pipe::PipeDescriptor;
 use crate::peer::{
-    IgnoringMessageHandler, MessageHandler, PeerManager, PipeDescriptor, SignerEntropy,
-    SignerNodeKey,
+    IgnoringMessageHandler, MessageHandler, PeerManager, SignerEntropy, SignerNodeKey,
 };
 use crate::persist::{InMemoryStore, KVStore, MonitorUpdatingPersister, Persist};
 use crate::routing::{DefaultRouter, FixedPenaltyScorer, PaymentParameters, RouteParameters};
@@ -40,7 +40,10 @@ use bitcoin::blockdata::constants::ChainHash;
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::transaction::Version;
-use bitcoin::{Amount, Network as BtcNetwork, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
+use bitcoin::{
+    Amount, Network as BtcNetwork, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid,
+    Witness,
+};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -141,15 +144,17 @@ impl MessageSendEventsProvider for Interceptor {
                 out.push(e);
                 continue;
             };
-            if let Some(pos) = rules
-                .hooks
-                .iter()
-                .position(|(to, h)| *to == node_id && matches!(h, Hook::DropNext(n) if *n == msg.name()))
-            {
+            if let Some(pos) = rules.hooks.iter().position(|(to, h)| {
+                *to == node_id && matches!(h, Hook::DropNext(n) if *n == msg.name())
+            }) {
                 rules.hooks.remove(pos);
                 continue;
             }
-            if rules.hooks.iter().any(|(to, h)| *to == node_id && *h == Hook::Hold) {
+            if rules
+                .hooks
+                .iter()
+                .any(|(to, h)| *to == node_id && *h == Hook::Hold)
+            {
                 rules.held.push((node_id, msg));
                 continue;
             }
@@ -186,7 +191,12 @@ impl NetworkPersister {
     pub fn take_in_progress(&self) -> Vec<(OutPoint, u64)> {
         core::mem::take(&mut *lock(&self.in_progress))
     }
-    fn answer(&self, op: OutPoint, id: u64, s: ChannelMonitorUpdateStatus) -> ChannelMonitorUpdateStatus {
+    fn answer(
+        &self,
+        op: OutPoint,
+        id: u64,
+        s: ChannelMonitorUpdateStatus,
+    ) -> ChannelMonitorUpdateStatus {
         if s != ChannelMonitorUpdateStatus::Completed {
             return s;
         }
@@ -311,7 +321,9 @@ impl Network {
             fee_estimator.clone(),
             persister.clone(),
         ));
-        let graph = Arc::new(NetworkGraph::new(ChainHash::using_genesis_block(BtcNetwork::Regtest)));
+        let graph = Arc::new(NetworkGraph::new(ChainHash::using_genesis_block(
+            BtcNetwork::Regtest,
+        )));
         let router = Arc::new(DefaultRouter::new(
             graph,
             logger.clone(),
@@ -338,8 +350,9 @@ impl Network {
                     .inner
                     .read_all_monitors(&*keys, &*self.chain, &*fee_estimator, &*logger)
                     .expect("persisted monitors read back");
-                let m = ChannelManager::read(bytes, deps.clone(), config, monitors.iter().collect())
-                    .expect("persisted manager reads back");
+                let m =
+                    ChannelManager::read(bytes, deps.clone(), config, monitors.iter().collect())
+                        .expect("persisted manager reads back");
                 for mon in monitors {
                     let op = mon.funding_outpoint();
                     let _ = chain_monitor.watch_channel(op, mon);
@@ -453,7 +466,11 @@ impl Network {
                         moved = true;
                         let mut d = dst.clone();
                         for chunk in bytes.chunks(8192) {
-                            if self.nodes[to].peer_manager.read_event(&mut d, chunk).is_err() {
+                            if self.nodes[to]
+                                .peer_manager
+                                .read_event(&mut d, chunk)
+                                .is_err()
+                            {
                                 dead.push(i);
                                 break;
                             }
@@ -473,8 +490,10 @@ impl Network {
                 moved = true;
             }
             for n in &mut self.nodes {
-                let mut new = Vec::new();
-                n.manager.process_pending_events(&|e: Event| new.push(e));
+                let collected = Mutex::new(Vec::new());
+                n.manager
+                    .process_pending_events(&|e: Event| lock(&collected).push(e));
+                let new = collected.into_inner().unwrap_or_else(|e| e.into_inner());
                 if !new.is_empty() {
                     moved = true;
                 }
@@ -570,7 +589,13 @@ impl Network {
     /// Opens a channel from `a` to `b` (connecting them first if needed),
     /// funds it, mines 6 blocks and waits until both sides see it ready.
     /// Returns the channel id.
-    pub fn open_channel(&mut self, a: usize, b: usize, value_sat: u64, push_msat: u64) -> ChannelId {
+    pub fn open_channel(
+        &mut self,
+        a: usize,
+        b: usize,
+        value_sat: u64,
+        push_msat: u64,
+    ) -> ChannelId {
         if !self
             .links
             .iter()
@@ -617,10 +642,9 @@ impl Network {
         self.mine(6);
         for n in [a, b] {
             assert!(
-                self.nodes[n]
-                    .events
-                    .iter()
-                    .any(|e| matches!(e, Event::ChannelReady { channel_id, .. } if *channel_id == id)),
+                self.nodes[n].events.iter().any(
+                    |e| matches!(e, Event::ChannelReady { channel_id, .. } if *channel_id == id)
+                ),
                 "node {n} did not see the channel ready"
             );
         }
@@ -648,17 +672,21 @@ impl Network {
 
     /// Node `from` pays `invoice` (no retries) and pumps until it settles.
     /// Returns the preimage (from `PaymentSent`) or the failure event.
-    pub fn pay_invoice(&mut self, from: usize, invoice: &Bolt11Invoice) -> Result<PaymentPreimage, Event> {
+    pub fn pay_invoice(
+        &mut self,
+        from: usize,
+        invoice: &Bolt11Invoice,
+    ) -> Result<PaymentPreimage, Event> {
         let id = self.payment_id();
         let params = RouteParameters::from_payment_params_and_value(
             PaymentParameters::from_bolt11_invoice(invoice),
-            invoice.amount_milli_satoshis().unwrap_or(0),
+            invoice.amount_msat().unwrap_or(0),
         );
         let secret = invoice.payment_secret();
         self.nodes[from]
             .manager
             .send_payment(
-                *invoice.payment_hash(),
+                invoice.payment_hash(),
                 RecipientOnionFields::secret_only(secret),
                 id,
                 params,
@@ -666,7 +694,7 @@ impl Network {
             )
             .map_err(|e| Event::PaymentFailed {
                 payment_id: id,
-                payment_hash: *invoice.payment_hash(),
+                payment_hash: invoice.payment_hash(),
                 reason: match e {
                     crate::manager::RetryableSendFailure::RouteNotFound => {
                         crate::manager::PaymentFailureReason::RouteNotFound
@@ -687,7 +715,9 @@ impl Network {
                     payment_preimage,
                     ..
                 } if *payment_id == id => return Ok(*payment_preimage),
-                Event::PaymentFailed { payment_id, .. } if *payment_id == id => return Err(e.clone()),
+                Event::PaymentFailed { payment_id, .. } if *payment_id == id => {
+                    return Err(e.clone())
+                }
                 _ => {}
             }
         }

@@ -606,7 +606,10 @@ impl Channel {
     /// reestablish). Our current commitment is rebuilt and the peer's
     /// stored signatures must verify on it; inconsistent balances are
     /// refused ([`DecodeError::InvalidValue`]).
-    pub fn read(bytes: &[u8], signer_provider: &dyn SignerProvider) -> Result<Channel, DecodeError> {
+    pub fn read(
+        bytes: &[u8],
+        signer_provider: &dyn SignerProvider,
+    ) -> Result<Channel, DecodeError> {
         let f = Fields::parse(check_version(bytes)?, KNOWN)?;
         let params: ChannelTransactionParameters = read_exact(raw_req(&f, 4)?)?;
         let signer = signer_provider.read_channel_signer(raw_req(&f, 16)?)?;

@@ -98,8 +98,9 @@ impl Channel {
             ));
         }
         self.shutdown_sent = Some(script.clone());
-        let update =
-            self.monitor_update(vec![ChannelMonitorUpdateStep::ShutdownScript { script: script.clone() }]);
+        let update = self.monitor_update(vec![ChannelMonitorUpdateStep::ShutdownScript {
+            script: script.clone(),
+        }]);
         let mut out = Outcome::default();
         out.monitor_update = Some(update);
         if self.is_live() {
