@@ -752,3 +752,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fuzz_seeds_closing_negotiation_run_clean() {
+    use lnkit::channel::closing_negotiation::fuzz::fuzz_closing_negotiation;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/closing_negotiation");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        for end in 0..=data.len() {
+            fuzz_closing_negotiation(&data[..end]);
+        }
+        n += 1;
+    }
+    assert!(n >= 6);
+}

@@ -255,3 +255,26 @@ fn timer_bounds_quiescence_without_resume() {
         assert!(!a.timer_tick());
     }
 }
+
+#[test]
+fn fuzz_seeds_quiescence_run_clean() {
+    use lnkit::channel::quiescence::fuzz::fuzz_quiescence;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/quiescence");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        for end in 0..=data.len() {
+            fuzz_quiescence(&data[..end]);
+        }
+        n += 1;
+    }
+    assert!(n >= 4);
+    // Every single event from every state reached by a two-event prefix.
+    for a in 0u8..32 {
+        for b in 0u8..32 {
+            for c in 0u8..32 {
+                fuzz_quiescence(&[a & 1, a, b, c]);
+            }
+        }
+    }
+}
