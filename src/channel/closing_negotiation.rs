@@ -372,7 +372,8 @@ impl ClosingNegotiation {
     /// `bolt2-closing-fee-not-in-overlap` (Close),
     /// `bolt2-closing-fee-changed` (Close),
     /// `bolt2-closing-fee-not-strictly-between` (Close),
-    /// `closing-fee-no-agreement` (Close), `closing-complete` and
+    /// `closing-fee-no-agreement` (Close), `closing-no-outputs` (Close),
+    /// `signer` (Close), `closing-complete` and
     /// `closing-channel-id` (Ignore).
     pub fn closing_signed_received(
         &mut self,
@@ -531,7 +532,8 @@ impl ClosingNegotiation {
         let next = match self.last_sent {
             None => self.target_fee,
             Some(sent) => {
-                let mid = Amount::from_sat((sent.to_sat() + fee.to_sat()) / 2);
+                let mid = ((sent.to_sat() as u128 + fee.to_sat() as u128) / 2) as u64;
+                let mid = Amount::from_sat(mid);
                 let next = clamp(mid, self.min_fee, self.max_fee);
                 if !strictly_between(next, sent, fee) {
                     return Err(ChannelError::close(
@@ -638,7 +640,15 @@ impl ClosingNegotiation {
     /// BOLT 2: "if one of the outputs in the closing transaction is below
     /// the dust limit for its `scriptpubkey` (see BOLT 3): MUST fail the
     /// channel".
+    /// A transaction without outputs is invalid: `closing-no-outputs`
+    /// (only possible for channels smaller than twice the dust limits).
     fn check_output_dust(&self, tx: &ClosingTransaction) -> Result<(), ChannelError> {
+        if tx.transaction().output.is_empty() {
+            return Err(ChannelError::close(
+                "closing-no-outputs",
+                "every output of the closing transaction is dust",
+            ));
+        }
         for out in &tx.transaction().output {
             let limit = script_dust_limit(&out.script_pubkey);
             if out.value < limit {
@@ -666,9 +676,12 @@ impl ClosingNegotiation {
         let tx = self
             .build(fee, dust, Drop::None)
             .map_err(|_| self.fee_too_large(fee))?;
-        let ours_too_small = tx.transaction().output.iter().any(|o| {
-            o.script_pubkey == self.holder_script && o.value < script_dust_limit(&o.script_pubkey)
-        });
+        // Dropping our output must leave one: a transaction needs outputs.
+        let ours_too_small = tx.transaction().output.len() > 1
+            && tx.transaction().output.iter().any(|o| {
+                o.script_pubkey == self.holder_script
+                    && o.value < script_dust_limit(&o.script_pubkey)
+            });
         let tx = if ours_too_small {
             self.build(fee, dust, Drop::Holder)
                 .map_err(|_| self.fee_too_large(fee))?
