@@ -9,12 +9,14 @@
 //! ```text
 //!  funder                                         fundee
 //!  initial_closing_signed() ─ closing_signed ───▶ closing_signed_received()
-//!    fee F1, fee_range R1                           F1 in our range?  ── yes ─▶ Done{reply: F1}
-//!                                                   no: propose F2 in R1 ∩ R2
+//!    fee F1, fee_range R1                           F2 := our target clamped to R1 ∩ R2
+//!                                                   F2 == F1 → Done{reply: F1, tx}
+//!                                                   otherwise propose F2:
 //!  closing_signed_received() ◀─ closing_signed ── Reply(F2, R2)
-//!    F2 in R1 ∩ R2 → Done{reply: F2, tx}
+//!    F2 in R1 ∩ R2 → Done{reply: F2, tx} (else fail the channel)
 //!  ─ closing_signed F2 ─────────────────────────▶ closing_signed_received()
 //!                                                   F2 == what we sent → Done{reply: None, tx}
+//!  (R1 ∩ R2 empty → warning, then failure after CLOSING_SIGNED_TIMEOUT_TICKS)
 //! ```
 //!
 //! Without `fee_range` (peers predating it) each side answers a fee it
