@@ -913,3 +913,59 @@ fn payment_piece_seeds_run_through_their_fuzz_targets() {
         );
     }
 }
+
+/// A one-hop onion to node(9) from a raw TLV payload.
+fn raw_one_hop(payload: &[u8], hash: PaymentHash) -> (KeysManager, UpdateAddHtlc) {
+    let secp = Secp256k1::new();
+    let n = node(9);
+    let (packet, _) = lnkit::payment::onion::build_payment_onion_raw(
+        &secp,
+        &session(),
+        &[(node_id(&n), payload)],
+        &hash.0,
+    )
+    .unwrap();
+    let msg = UpdateAddHtlc {
+        channel_id: ChannelId([7; 32]),
+        id: 0,
+        amount_msat: 5_000,
+        payment_hash: hash,
+        cltv_expiry: HEIGHT + 18,
+        onion_routing_packet: packet,
+        blinding_point: None,
+        unknown_tlvs: TlvStream::new(),
+    };
+    (n, msg)
+}
+
+#[test]
+fn bolt4_payload_missing_amount_is_failed_back_encrypted() {
+    let secp = Secp256k1::new();
+    let hash = PaymentHash([4; 32]);
+    // outgoing_cltv_value only: amt_to_forward (type 2) is missing.
+    let (n, msg) = raw_one_hop(&[0x04, 0x02, 0x05, 0xdc], hash);
+    let e = decode_incoming_htlc(&n, &secp, &msg, HEIGHT).unwrap_err();
+    let f = expect_fail(e.clone(), "bolt4-payload-missing");
+    assert_eq!(f, FailureMessage::InvalidOnionPayload { typ: 2, offset: 0 });
+    let p = path(std::slice::from_ref(&n), 5_000);
+    let pf = decode_update_fail(&secp, &p, &session(), &fail_msg(&e));
+    assert_eq!(
+        (pf.failing_hop_index, pf.failure_code),
+        (Some(0), Some(0x4016))
+    );
+    assert!(pf.payment_failed_permanently);
+}
+
+#[test]
+fn bolt4_onion_blinding_payload_at_introduction_node_is_refused() {
+    let secp = Secp256k1::new();
+    let hash = PaymentHash([4; 32]);
+    // encrypted_recipient_data and current_blinding_point, no amounts.
+    let mut payload = vec![0x0a, 0x03, 1, 2, 3, 0x0c, 0x21];
+    payload.extend(node_id(&node(3)).serialize());
+    let (n, msg) = raw_one_hop(&payload, hash);
+    let e = decode_incoming_htlc(&n, &secp, &msg, HEIGHT).unwrap_err();
+    // The HMAC verified, so the failure is encrypted for the origin.
+    let f = expect_fail(e, "bolt4-payload-blinding");
+    assert_eq!(f.code(), 0xc018);
+}
