@@ -178,9 +178,12 @@ fn unknown_payment_is_failed_back() {
         .unwrap();
     net.pump();
     match net.payment_result(0, pid) {
-        Err(Event::PaymentFailed { reason, .. }) => {
-            assert_eq!(reason, PaymentFailureReason::RecipientRejected)
-        }
+        Err(e) => match *e {
+            Event::PaymentFailed { reason, .. } => {
+                assert_eq!(reason, PaymentFailureReason::RecipientRejected)
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        },
         other => panic!("expected a failure, got {other:?}"),
     }
     assert_eq!(net.balance_msat(1, &id), 0);

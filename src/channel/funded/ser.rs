@@ -179,10 +179,7 @@ fn write_common(b: &mut Vec<u8>, id: u64, amount: MilliSatoshi, cltv: u32, hash:
     rec(b, 6, hash);
 }
 
-fn stage_byte<T: Copy>(all: &[T], s: T) -> u8
-where
-    T: PartialEq,
-{
+fn stage_byte<T: Copy + PartialEq>(all: &[T], s: T) -> u8 {
     all.iter().position(|x| *x == s).unwrap_or(0) as u8
 }
 
