@@ -179,10 +179,7 @@ fn write_common(b: &mut Vec<u8>, id: u64, amount: MilliSatoshi, cltv: u32, hash:
     rec(b, 6, hash);
 }
 
-fn stage_byte<T: Copy>(all: &[T], s: T) -> u8
-where
-    T: PartialEq,
-{
+fn stage_byte<T: Copy + PartialEq>(all: &[T], s: T) -> u8 {
     all.iter().position(|x| *x == s).unwrap_or(0) as u8
 }
 
@@ -606,7 +603,10 @@ impl Channel {
     /// reestablish). Our current commitment is rebuilt and the peer's
     /// stored signatures must verify on it; inconsistent balances are
     /// refused ([`DecodeError::InvalidValue`]).
-    pub fn read(bytes: &[u8], signer_provider: &dyn SignerProvider) -> Result<Channel, DecodeError> {
+    pub fn read(
+        bytes: &[u8],
+        signer_provider: &dyn SignerProvider,
+    ) -> Result<Channel, DecodeError> {
         let f = Fields::parse(check_version(bytes)?, KNOWN)?;
         let params: ChannelTransactionParameters = read_exact(raw_req(&f, 4)?)?;
         let signer = signer_provider.read_channel_signer(raw_req(&f, 16)?)?;
@@ -639,16 +639,20 @@ impl Channel {
             .collect::<Result<Vec<_>, _>>()?;
         let to_holder = MilliSatoshi(f.req(18)?);
         let to_counterparty = MilliSatoshi(f.req(20)?);
-        // Settled balances plus every HTLC still tracked make the channel.
-        let total = outbound
+        // The settled balances make the channel (an HTLC's value stays
+        // with the side that offered it until it is forgotten), and each
+        // side's HTLCs in flight are covered by its settled balance.
+        let out_sum = outbound
             .iter()
-            .map(|h| h.amount.0)
-            .chain(inbound.iter().map(|h| h.amount.0))
-            .try_fold(to_holder.0.checked_add(to_counterparty.0), |acc, a| {
-                Some(acc?.checked_add(a))
-            })
-            .flatten();
-        if total != params.channel_value.to_sat().checked_mul(1000) {
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        let in_sum = inbound
+            .iter()
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        if to_holder.0.checked_add(to_counterparty.0)
+            != params.channel_value.to_sat().checked_mul(1000)
+            || out_sum.map_or(true, |s| s > to_holder.0)
+            || in_sum.map_or(true, |s| s > to_counterparty.0)
+        {
             return Err(DecodeError::InvalidValue);
         }
 
