@@ -49,6 +49,7 @@ pub mod events;
 pub mod fuzz;
 pub mod gossip;
 pub mod logger;
+pub mod manager;
 pub mod msgs;
 pub mod net;
 pub mod payment;

@@ -8,6 +8,9 @@
 //!   [`tx::ChannelTransactionParameters`] for the holder's or the
 //!   counterparty's side.
 //! - [`closing`]: the cooperative closing transaction.
+//! - [`closing_negotiation`]: `shutdown` checks and the `closing_signed`
+//!   fee negotiation.
+//! - [`quiescence`]: the `stfu` quiescence protocol state.
 //! - [`establish`]: BOLT 2 v1 channel establishment as a state machine
 //!   (open/accept/funding_created/funding_signed/channel_ready).
 //!
@@ -16,10 +19,12 @@
 //! "local" and "remote"). See [`tx`] for how they map.
 
 pub mod closing;
+pub mod closing_negotiation;
 pub mod establish;
 pub mod funded;
 pub mod fuzz;
 pub mod keys;
+pub mod quiescence;
 pub mod script;
 pub mod tx;
 mod units;

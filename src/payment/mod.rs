@@ -5,8 +5,16 @@
 //! - [`onion`]: Sphinx packets, hop payloads, failure messages and the
 //!   encrypted failure packets that travel back to the sender.
 //! - [`invoice`]: `Bolt11Invoice` (parse, print, verify) and `InvoiceBuilder`.
+//! - [`inbound`]: stateless inbound payments (secrets that carry their own
+//!   metadata) and invoice creation.
+//! - [`outbound`]: the onion for one path of a payment, and reading the
+//!   failure that comes back.
+//! - [`receive`]: peeling and checking an incoming HTLC, and failing it back.
 //! - [`fuzz`]: fuzz entry points for the decoders above.
 
 pub mod fuzz;
+pub mod inbound;
 pub mod invoice;
 pub mod onion;
+pub mod outbound;
+pub mod receive;

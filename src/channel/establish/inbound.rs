@@ -211,6 +211,14 @@ impl InboundV1Channel {
     pub fn temporary_channel_id(&self) -> ChannelId {
         self.neg.temporary_channel_id
     }
+    /// The channel value.
+    pub fn channel_value_satoshis(&self) -> u64 {
+        self.neg.channel_value_satoshis
+    }
+    /// The user's id for the channel.
+    pub fn user_channel_id(&self) -> u128 {
+        self.neg.user_channel_id
+    }
     /// The negotiated channel type.
     pub fn channel_type(&self) -> &crate::msgs::features::ChannelTypeFeatures {
         &self.neg.channel_type

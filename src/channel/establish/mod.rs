@@ -441,6 +441,44 @@ impl PendingV1Channel {
         Ok(())
     }
 
+    /// The user's id for the channel.
+    pub fn user_channel_id(&self) -> u128 {
+        self.neg.user_channel_id
+    }
+    /// Whether we opened the channel.
+    pub fn is_outbound(&self) -> bool {
+        self.neg.is_outbound
+    }
+    /// The negotiated channel type.
+    pub fn channel_type(&self) -> &ChannelTypeFeatures {
+        &self.neg.channel_type
+    }
+    /// Whether we sent our `channel_ready`.
+    pub fn our_ready_sent(&self) -> bool {
+        self.our_ready_sent
+    }
+
+    /// Our `channel_reestablish` while the channel waits for
+    /// `channel_ready` (BOLT 2: needed once `funding_signed` was
+    /// exchanged): both commitments are number 0.
+    pub fn reestablish_message(&self) -> Result<crate::msgs::ChannelReestablish, ChannelError> {
+        let point = self
+            .neg
+            .signer
+            .per_commitment_point(CommitmentNumber::ZERO)
+            .map_err(ChannelError::signer)?;
+        Ok(crate::msgs::ChannelReestablish {
+            channel_id: self.channel_id,
+            next_commitment_number: 1,
+            next_revocation_number: 0,
+            your_last_per_commitment_secret: [0; 32],
+            my_current_per_commitment_point: point.into(),
+            next_funding: None,
+            my_current_funding_locked: None,
+            unknown_tlvs: TlvStream::new(),
+        })
+    }
+
     /// Whether both `channel_ready` were exchanged.
     pub fn is_ready(&self) -> bool {
         self.our_ready_sent && self.their_ready.is_some()

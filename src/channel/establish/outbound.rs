@@ -159,6 +159,28 @@ impl OutboundV1Channel {
     pub fn temporary_channel_id(&self) -> ChannelId {
         self.temporary_channel_id
     }
+
+    /// The channel value.
+    pub fn channel_value_satoshis(&self) -> u64 {
+        self.channel_value_satoshis
+    }
+
+    /// The user's id for the channel.
+    pub fn user_channel_id(&self) -> u128 {
+        self.user_channel_id
+    }
+
+    /// The channel id the funding outpoint gives, once `funding_created`
+    /// was built (`None` before).
+    pub fn funded_channel_id(&self) -> Option<ChannelId> {
+        match &self.state {
+            State::FundingCreated(f) => Some(ChannelId::from_funding_outpoint(
+                &f.1.funding_outpoint.txid,
+                f.1.funding_outpoint.vout as u16,
+            )),
+            _ => None,
+        }
+    }
     /// The channel type we proposed.
     pub fn channel_type(&self) -> &ChannelTypeFeatures {
         &self.channel_type

@@ -23,6 +23,7 @@ mod commit;
 pub mod htlc;
 mod reestablish;
 mod ser;
+mod shutdown;
 
 pub use checks::{AvailableBalances, HtlcToSend, MIN_FEERATE, TEMPORARY_CHANNEL_FAILURE};
 pub use htlc::{InboundResolution, OutboundResolution};
