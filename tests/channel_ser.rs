@@ -682,3 +682,70 @@ fn regenerate_channel_read_seeds() {
     let p = pending_pair(&Setup::new(true));
     std::fs::write(dir.join("pending"), p.pa.encode()).unwrap();
 }
+
+#[test]
+fn every_field_survives_a_reload() {
+    use lnkit::bitcoin::hashes::Hash;
+    use lnkit::bitcoin::{ScriptBuf, WPubkeyHash};
+    use lnkit::config::MaxDustHtlcExposure;
+    let mut pp = pending_pair(&Setup::new(true));
+    let depth = pp.pb.minimum_depth();
+    ready(&mut pp.pa, &mut pp.pb, depth);
+    let fa = pp.pa.into_funded().unwrap();
+    let fb = pp.pb.into_funded().unwrap();
+    let config = ChannelConfig {
+        forwarding_fee_proportional_millionths: 17,
+        forwarding_fee_base_msat: 2_345,
+        cltv_expiry_delta: 99,
+        max_dust_htlc_exposure: MaxDustHtlcExposure::FixedLimitMsat(5_432_100),
+    };
+    let (ra, rb) = (dummy_ready(&fa), dummy_ready(&fb));
+    let mut a = Channel::from_funded(fa, ra, config);
+    let mut b = Channel::from_funded(fb, rb, ChannelConfig::default());
+    a.set_short_channel_id(ShortChannelId(0x0102_0304_0506));
+    let script = ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([3; 20]));
+    let out = a.send_shutdown(script.clone()).unwrap();
+    let Some(Message::Shutdown(msg)) = out.msgs.into_iter().next().map(wire) else {
+        panic!("shutdown sent")
+    };
+    b.receive_shutdown(&msg, false).unwrap();
+    for (c, k) in [(&a, keys(1)), (&b, keys(2))] {
+        let back = Channel::read(&c.encode(), &k).unwrap();
+        assert_eq!(back.channel_id(), c.channel_id());
+        assert_eq!(back.user_channel_id(), c.user_channel_id());
+        assert_eq!(back.params(), c.params());
+        assert_eq!(back.channel_type(), c.channel_type());
+        assert_eq!(back.holder_limits(), c.holder_limits());
+        assert_eq!(back.counterparty_limits(), c.counterparty_limits());
+        assert_eq!(back.config(), c.config());
+        assert_eq!(back.short_channel_id(), c.short_channel_id());
+        assert_eq!(back.counterparty_scid_alias(), c.counterparty_scid_alias());
+        assert_eq!(
+            back.outbound_scid_alias_value(),
+            c.outbound_scid_alias_value()
+        );
+        assert_eq!(back.shutdown_sent(), c.shutdown_sent());
+        assert_eq!(back.shutdown_received(), c.shutdown_received());
+        assert_eq!(
+            back.counterparty_upfront_shutdown_script(),
+            c.counterparty_upfront_shutdown_script()
+        );
+        assert_eq!(
+            back.latest_monitor_update_id(),
+            c.latest_monitor_update_id()
+        );
+        assert_eq!(
+            back.reestablish_message().unwrap(),
+            c.reestablish_message().unwrap()
+        );
+    }
+    assert_eq!(a.user_channel_id(), 42);
+    assert_eq!(b.user_channel_id(), 43);
+    assert_eq!(*a.config(), config);
+    assert_eq!(a.shutdown_sent(), Some(&script));
+    assert_eq!(b.shutdown_received(), Some(&script));
+    assert_eq!(
+        b.outbound_scid_alias_value(),
+        Some(ShortChannelId(0xabcdef))
+    );
+}
