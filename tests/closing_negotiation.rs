@@ -433,6 +433,10 @@ fn bolt2_closing_signature() {
     let mut high_s = good.clone();
     high_s.signature = negate_s(&good.signature);
     assert_ne!(high_s.signature, good.signature);
+    // It is the same signature, only with S negated (n - s).
+    let mut normalized = high_s.signature.to_signature().unwrap();
+    normalized.normalize_s();
+    assert_eq!(WireSignature::from(normalized), good.signature);
     let err = expect_err(b.closing_signed_received(&high_s));
     assert_eq!(err.tag(), "bolt2-closing-signature");
     // Not a signature at all (r = 0xff…: above the group order).
@@ -715,6 +719,7 @@ fn bolt2_shutdown_upfront_mismatch() {
 }
 
 const KNOWN_TAGS: &[&str] = &[
+    "closing-no-outputs",
     "bolt2-closing-fee-range-no-overlap",
     "closing-fee-no-agreement",
     "bolt2-closing-output-dust",
@@ -751,4 +756,44 @@ proptest! {
             Err(err) => prop_assert!(KNOWN_TAGS.contains(&err.tag()), "{err:?}"),
         }
     }
+}
+
+#[test]
+fn fuzz_seeds_closing_negotiation_run_clean() {
+    use lnkit::channel::closing_negotiation::fuzz::fuzz_closing_negotiation;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/closing_negotiation");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        for end in 0..=data.len() {
+            fuzz_closing_negotiation(&data[..end]);
+        }
+        n += 1;
+    }
+    assert!(n >= 6);
+}
+
+#[test]
+fn closing_no_outputs() {
+    // Final balances of 500 and 300 sat (the rest of the channel gone to
+    // fees elsewhere): after the fee both outputs are dust.
+    let e = ends(false);
+    let c = &e.d.a;
+    let mut a = ClosingNegotiation::new(
+        c.params.clone(),
+        c.signer.clone(),
+        c.channel_id,
+        MilliSatoshi(300_000 + 200_000),
+        MilliSatoshi(300_000),
+        e.script_a.clone(),
+        e.script_b.clone(),
+        FeeRatePerKw(253),
+        None,
+        Amount::ZERO,
+    )
+    .unwrap();
+    let err = a.initial_closing_signed().unwrap_err();
+    assert!(err.is_close());
+    assert_eq!(err.tag(), "closing-no-outputs");
 }

@@ -3,17 +3,19 @@
 //! checks, failing back and reading the failure at the sender, stateless
 //! inbound payments and invoice creation.
 
+mod payment_common;
+
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use lnkit::codec::TlvStream;
 use lnkit::msgs::{UpdateAddHtlc, UpdateFailHtlc};
 use lnkit::payment::inbound::{
     create_inbound_payment, create_inbound_payment_for_hash, create_invoice,
-    verify_inbound_payment, ExpandedKey, InboundPaymentError,
+    verify_inbound_payment, ExpandedKey,
 };
-use lnkit::payment::invoice::{Bolt11Invoice, Currency, RouteHint, RouteHintHop};
+use lnkit::payment::invoice::Currency;
 use lnkit::payment::onion::{
     build_payment_onion, decode_fulfill_attribution, FailureMessage, HopPayload, PaymentData,
-    ReceivePayload, ReturnedFailure,
+    ReceivePayload,
 };
 use lnkit::payment::outbound::{
     build_onion_for_path, decode_update_fail, decode_update_fail_malformed,
@@ -24,134 +26,11 @@ use lnkit::payment::receive::{
     check_final_cltv_expiry, decode_incoming_htlc, fail_reason_for, fulfill_attribution,
     update_fail_htlc, HtlcFailure, HtlcFailureMsg, IncomingHtlc,
 };
-use lnkit::routing::{Path, RouteHop};
-use lnkit::sign::{EntropySource, KeysManager, NodeSigner, Recipient};
-use lnkit::types::{ChannelId, PaymentHash, PaymentPreimage, PaymentSecret, ShortChannelId};
+use lnkit::routing::Path;
+use lnkit::sign::{KeysManager, NodeSigner};
+use lnkit::types::{ChannelId, PaymentHash, PaymentPreimage, PaymentSecret};
+use payment_common::*;
 use proptest::prelude::*;
-
-const HEIGHT: u32 = 800_000;
-
-fn node(i: u8) -> KeysManager {
-    KeysManager::new(&[i; 32], 1_700_000_000, u32::from(i))
-}
-
-fn node_id(k: &KeysManager) -> PublicKey {
-    k.node_id(Recipient::Node).unwrap()
-}
-
-fn session() -> SecretKey {
-    SecretKey::from_slice(&[0x41; 32]).unwrap()
-}
-
-/// A path over `nodes`: every hop but the last takes 1,000 msat and 40
-/// blocks; the last receives `amount` with a final delta of 18.
-fn path(nodes: &[KeysManager], amount: u64) -> Path {
-    let n = nodes.len();
-    Path {
-        hops: nodes
-            .iter()
-            .enumerate()
-            .map(|(i, k)| RouteHop {
-                pubkey: node_id(k).into(),
-                short_channel_id: ShortChannelId(1000 + i as u64),
-                fee_msat: if i + 1 == n { amount } else { 1_000 },
-                cltv_expiry_delta: if i + 1 == n { 18 } else { 40 },
-                node_features_le: Vec::new(),
-                maybe_announced_channel: true,
-            })
-            .collect(),
-    }
-}
-
-fn add(
-    amount_msat: u64,
-    cltv_expiry: u32,
-    hash: PaymentHash,
-    onion: &OutboundOnion,
-) -> UpdateAddHtlc {
-    UpdateAddHtlc {
-        channel_id: ChannelId([7; 32]),
-        id: 0,
-        amount_msat,
-        payment_hash: hash,
-        cltv_expiry,
-        onion_routing_packet: onion.onion.clone(),
-        blinding_point: None,
-        unknown_tlvs: TlvStream::new(),
-    }
-}
-
-fn first_add(onion: &OutboundOnion, hash: PaymentHash) -> UpdateAddHtlc {
-    add(
-        onion.first_hop_amount_msat,
-        onion.first_hop_cltv_expiry,
-        hash,
-        onion,
-    )
-}
-
-/// Peels through every intermediate node, checking each forward, and
-/// returns the HTLC the last node receives plus every hop's shared secret.
-fn forward_to_last(
-    nodes: &[KeysManager],
-    path: &Path,
-    mut msg: UpdateAddHtlc,
-) -> (UpdateAddHtlc, Vec<lnkit::payment::onion::SharedSecret>) {
-    let secp = Secp256k1::new();
-    let mut secrets = Vec::new();
-    for (i, k) in nodes[..nodes.len() - 1].iter().enumerate() {
-        match decode_incoming_htlc(k, &secp, &msg, HEIGHT).unwrap() {
-            IncomingHtlc::Forward {
-                short_channel_id,
-                amt_to_forward,
-                outgoing_cltv_value,
-                next_onion,
-                shared_secret,
-            } => {
-                assert_eq!(short_channel_id, path.hops[i + 1].short_channel_id);
-                // The node keeps its fee and delta.
-                assert_eq!(amt_to_forward + path.hops[i].fee_msat, msg.amount_msat);
-                assert_eq!(
-                    outgoing_cltv_value + path.hops[i].cltv_expiry_delta,
-                    msg.cltv_expiry
-                );
-                secrets.push(shared_secret);
-                msg = UpdateAddHtlc {
-                    amount_msat: amt_to_forward,
-                    cltv_expiry: outgoing_cltv_value,
-                    onion_routing_packet: *next_onion,
-                    ..msg
-                };
-            }
-            other => panic!("hop {i} should forward, got {other:?}"),
-        }
-    }
-    (msg, secrets)
-}
-
-fn fail_msg(f: &HtlcFailure) -> UpdateFailHtlc {
-    match f.to_update_fail(ChannelId([7; 32]), 0) {
-        HtlcFailureMsg::Fail(m) => *m,
-        HtlcFailureMsg::Malformed(m) => panic!("expected update_fail_htlc, got {m:?}"),
-    }
-}
-
-/// Relays a failure back through `secrets` (last to first) as each
-/// intermediate node would.
-fn relay_back(
-    msg: &UpdateFailHtlc,
-    secrets: &[lnkit::payment::onion::SharedSecret],
-) -> UpdateFailHtlc {
-    let mut r = ReturnedFailure::from_update_fail_htlc(msg);
-    for ss in secrets.iter().rev() {
-        r.relay(ss, 1);
-    }
-    UpdateFailHtlc {
-        reason: lnkit::codec::WithU16Len(r.packet),
-        attribution_data: r.attribution,
-        ..msg.clone()
-    }
-}
 
 #[test]
 fn three_hop_round_trip_receive_then_fail_back() {
@@ -755,178 +634,6 @@ fn onion_build_rules() {
     );
 }
 
-struct Counter(std::sync::atomic::AtomicU8);
-impl EntropySource for Counter {
-    fn get_secure_random_bytes(&self) -> [u8; 32] {
-        let v = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        [v; 32]
-    }
-}
-
-fn keys() -> ExpandedKey {
-    ExpandedKey::new(&node(1).get_inbound_payment_key())
-}
-
-#[test]
-fn inbound_round_trip_derived_preimage() {
-    let k = keys();
-    let e = Counter(0.into());
-    let (hash, secret) =
-        create_inbound_payment(&k, Some(5_000), 3_600, &e, 1_000_000, Some(40)).unwrap();
-    let v = verify_inbound_payment(&k, &hash, &secret, 5_000, 1_000_000).unwrap();
-    assert_eq!(v.preimage.unwrap().payment_hash(), hash);
-    assert_eq!(v.min_final_cltv_expiry_delta, Some(40));
-    // Two payments differ.
-    let (hash2, secret2) =
-        create_inbound_payment(&k, Some(5_000), 3_600, &e, 1_000_000, Some(40)).unwrap();
-    assert_ne!((hash, secret), (hash2, secret2));
-    // Another node's key does not recognise it.
-    let other = ExpandedKey::new(&node(2).get_inbound_payment_key());
-    assert_eq!(
-        verify_inbound_payment(&other, &hash, &secret, 5_000, 1_000_000),
-        Err(InboundPaymentError::UnknownPayment)
-    );
-}
-
-#[test]
-fn inbound_round_trip_user_hash() {
-    let k = keys();
-    let preimage = PaymentPreimage([0x33; 32]);
-    let hash = preimage.payment_hash();
-    let secret = create_inbound_payment_for_hash(&k, None, hash, 60, 1_000, None).unwrap();
-    let v = verify_inbound_payment(&k, &hash, &secret, 1, 1_060).unwrap();
-    assert_eq!(v.preimage, None);
-    assert_eq!(v.min_final_cltv_expiry_delta, None);
-    assert_eq!(
-        verify_inbound_payment(&k, &PaymentHash([0x34; 32]), &secret, 1, 1_000),
-        Err(InboundPaymentError::UnknownPayment)
-    );
-}
-
-#[test]
-fn inbound_unknown_payment_any_tampered_byte_fails() {
-    let k = keys();
-    let (hash, secret) =
-        create_inbound_payment(&k, Some(1), 3_600, &Counter(7.into()), 1_000, Some(18)).unwrap();
-    let user_hash = PaymentHash([0x55; 32]);
-    let user_secret =
-        create_inbound_payment_for_hash(&k, Some(1), user_hash, 3_600, 1_000, Some(18)).unwrap();
-    for (h, s) in [(hash, secret), (user_hash, user_secret)] {
-        assert!(verify_inbound_payment(&k, &h, &s, 1, 1_000).is_ok());
-        for i in 0..32 {
-            for bit in [0x01u8, 0x80] {
-                let mut t = s;
-                t.0[i] ^= bit;
-                assert_eq!(
-                    verify_inbound_payment(&k, &h, &t, 1, 1_000),
-                    Err(InboundPaymentError::UnknownPayment),
-                    "byte {i} bit {bit:#x}"
-                );
-            }
-            let mut th = h;
-            th.0[i] ^= 1;
-            assert_eq!(
-                verify_inbound_payment(&k, &th, &s, 1, 1_000),
-                Err(InboundPaymentError::UnknownPayment)
-            );
-        }
-    }
-}
-
-#[test]
-fn inbound_expired() {
-    let k = keys();
-    let (hash, secret) =
-        create_inbound_payment(&k, None, 100, &Counter(1.into()), 5_000, None).unwrap();
-    assert!(verify_inbound_payment(&k, &hash, &secret, 1, 5_100).is_ok());
-    assert_eq!(
-        verify_inbound_payment(&k, &hash, &secret, 1, 5_101),
-        Err(InboundPaymentError::Expired {
-            expiry_time_secs: 5_100
-        })
-    );
-}
-
-#[test]
-fn inbound_underpaid() {
-    let k = keys();
-    let (hash, secret) =
-        create_inbound_payment(&k, Some(10_000), 100, &Counter(1.into()), 5_000, None).unwrap();
-    let e = verify_inbound_payment(&k, &hash, &secret, 9_999, 5_000).unwrap_err();
-    assert_eq!(
-        e,
-        InboundPaymentError::Underpaid {
-            min_value_msat: 10_000,
-            total_msat: 9_999
-        }
-    );
-    assert_eq!(e.to_failure(9_999, HEIGHT).code(), 0x400f);
-    assert!(verify_inbound_payment(&k, &hash, &secret, 10_000, 5_000).is_ok());
-}
-
-#[test]
-fn inbound_overpaid() {
-    let k = keys();
-    let (hash, secret) =
-        create_inbound_payment(&k, Some(10_000), 100, &Counter(1.into()), 5_000, None).unwrap();
-    assert!(verify_inbound_payment(&k, &hash, &secret, 20_000, 5_000).is_ok());
-    assert_eq!(
-        verify_inbound_payment(&k, &hash, &secret, 20_001, 5_000),
-        Err(InboundPaymentError::Overpaid {
-            min_value_msat: 10_000,
-            total_msat: 20_001
-        })
-    );
-}
-
-#[test]
-fn invoice_creation_parses_back_and_checks_signature() {
-    let signer = node(6);
-    let k = ExpandedKey::new(&signer.get_inbound_payment_key());
-    let (hash, secret) =
-        create_inbound_payment(&k, Some(123_000), 3_600, &signer, 1_700_000_000, Some(40)).unwrap();
-    let hint = RouteHint(vec![RouteHintHop {
-        src_node_id: node_id(&node(7)),
-        short_channel_id: ShortChannelId::new(700_000, 1, 0).unwrap(),
-        fee_base_msat: 1_000,
-        fee_proportional_millionths: 100,
-        cltv_expiry_delta: 144,
-    }]);
-    let inv = create_invoice(
-        &signer,
-        Currency::Regtest,
-        Some(123_000),
-        "coffee",
-        3_600,
-        hash,
-        secret,
-        40,
-        1_700_000_000,
-        vec![hint.clone()],
-    )
-    .unwrap();
-    let parsed: Bolt11Invoice = inv.to_string().parse().unwrap();
-    assert_eq!(parsed, inv);
-    assert_eq!(parsed.payee_pubkey(), node_id(&signer));
-    assert_eq!(parsed.payment_hash(), hash);
-    assert_eq!(parsed.payment_secret(), secret);
-    assert_eq!(parsed.amount_msat(), Some(123_000));
-    assert_eq!(parsed.expiry_secs(), 3_600);
-    assert_eq!(parsed.min_final_cltv_expiry_delta(), 40);
-    assert!(parsed.matches_description("coffee"));
-    assert!(parsed.has_feature(8) && parsed.has_feature(14));
-    assert_eq!(
-        parsed.route_hints().cloned().collect::<Vec<_>>(),
-        vec![hint]
-    );
-    assert!(parsed.to_string().starts_with("lnbcrt"));
-    // The signature checks against the node id by recovery.
-    let secp = Secp256k1::verification_only();
-    let sig = parsed.recoverable_signature().unwrap();
-    let msg = bitcoin::secp256k1::Message::from_digest(parsed.signing_hash());
-    assert_eq!(secp.recover_ecdsa(&msg, &sig).unwrap(), node_id(&signer));
-}
-
 #[test]
 fn invoice_to_claim_end_to_end() {
     // Recipient makes an invoice; sender pays it over two hops; recipient
@@ -1023,12 +730,6 @@ proptest! {
         let msg = UpdateAddHtlc { amount_msat: amount, cltv_expiry: cltv, ..msg };
         let ok = decode_incoming_htlc(&n, &Secp256k1::verification_only(), &msg, HEIGHT).is_ok();
         prop_assert_eq!(ok, amount >= 10_000 && cltv >= HEIGHT + 18);
-    }
-
-    #[test]
-    fn random_secrets_never_verify(secret in any::<[u8; 32]>(), hash in any::<[u8; 32]>(), total in any::<u64>()) {
-        let k = keys();
-        prop_assert!(verify_inbound_payment(&k, &PaymentHash(hash), &PaymentSecret(secret), total, 0).is_err());
     }
 }
 
@@ -1211,4 +912,60 @@ fn payment_piece_seeds_run_through_their_fuzz_targets() {
             seed == "forward"
         );
     }
+}
+
+/// A one-hop onion to node(9) from a raw TLV payload.
+fn raw_one_hop(payload: &[u8], hash: PaymentHash) -> (KeysManager, UpdateAddHtlc) {
+    let secp = Secp256k1::new();
+    let n = node(9);
+    let (packet, _) = lnkit::payment::onion::build_payment_onion_raw(
+        &secp,
+        &session(),
+        &[(node_id(&n), payload)],
+        &hash.0,
+    )
+    .unwrap();
+    let msg = UpdateAddHtlc {
+        channel_id: ChannelId([7; 32]),
+        id: 0,
+        amount_msat: 5_000,
+        payment_hash: hash,
+        cltv_expiry: HEIGHT + 18,
+        onion_routing_packet: packet,
+        blinding_point: None,
+        unknown_tlvs: TlvStream::new(),
+    };
+    (n, msg)
+}
+
+#[test]
+fn bolt4_payload_missing_amount_is_failed_back_encrypted() {
+    let secp = Secp256k1::new();
+    let hash = PaymentHash([4; 32]);
+    // outgoing_cltv_value only: amt_to_forward (type 2) is missing.
+    let (n, msg) = raw_one_hop(&[0x04, 0x02, 0x05, 0xdc], hash);
+    let e = decode_incoming_htlc(&n, &secp, &msg, HEIGHT).unwrap_err();
+    let f = expect_fail(e.clone(), "bolt4-payload-missing");
+    assert_eq!(f, FailureMessage::InvalidOnionPayload { typ: 2, offset: 0 });
+    let p = path(std::slice::from_ref(&n), 5_000);
+    let pf = decode_update_fail(&secp, &p, &session(), &fail_msg(&e));
+    assert_eq!(
+        (pf.failing_hop_index, pf.failure_code),
+        (Some(0), Some(0x4016))
+    );
+    assert!(pf.payment_failed_permanently);
+}
+
+#[test]
+fn bolt4_onion_blinding_payload_at_introduction_node_is_refused() {
+    let secp = Secp256k1::new();
+    let hash = PaymentHash([4; 32]);
+    // encrypted_recipient_data and current_blinding_point, no amounts.
+    let mut payload = vec![0x0a, 0x03, 1, 2, 3, 0x0c, 0x21];
+    payload.extend(node_id(&node(3)).serialize());
+    let (n, msg) = raw_one_hop(&payload, hash);
+    let e = decode_incoming_htlc(&n, &secp, &msg, HEIGHT).unwrap_err();
+    // The HMAC verified, so the failure is encrypted for the origin.
+    let f = expect_fail(e, "bolt4-payload-blinding");
+    assert_eq!(f.code(), 0xc018);
 }

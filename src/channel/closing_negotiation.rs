@@ -9,12 +9,14 @@
 //! ```text
 //!  funder                                         fundee
 //!  initial_closing_signed() ─ closing_signed ───▶ closing_signed_received()
-//!    fee F1, fee_range R1                           F1 in our range?  ── yes ─▶ Done{reply: F1}
-//!                                                   no: propose F2 in R1 ∩ R2
+//!    fee F1, fee_range R1                           F2 := our target clamped to R1 ∩ R2
+//!                                                   F2 == F1 → Done{reply: F1, tx}
+//!                                                   otherwise propose F2:
 //!  closing_signed_received() ◀─ closing_signed ── Reply(F2, R2)
-//!    F2 in R1 ∩ R2 → Done{reply: F2, tx}
+//!    F2 in R1 ∩ R2 → Done{reply: F2, tx} (else fail the channel)
 //!  ─ closing_signed F2 ─────────────────────────▶ closing_signed_received()
 //!                                                   F2 == what we sent → Done{reply: None, tx}
+//!  (R1 ∩ R2 empty → warning, then failure after CLOSING_SIGNED_TIMEOUT_TICKS)
 //! ```
 //!
 //! Without `fee_range` (peers predating it) each side answers a fee it
@@ -372,7 +374,8 @@ impl ClosingNegotiation {
     /// `bolt2-closing-fee-not-in-overlap` (Close),
     /// `bolt2-closing-fee-changed` (Close),
     /// `bolt2-closing-fee-not-strictly-between` (Close),
-    /// `closing-fee-no-agreement` (Close), `closing-complete` and
+    /// `closing-fee-no-agreement` (Close), `closing-no-outputs` (Close),
+    /// `signer` (Close), `closing-complete` and
     /// `closing-channel-id` (Ignore).
     pub fn closing_signed_received(
         &mut self,
@@ -531,7 +534,8 @@ impl ClosingNegotiation {
         let next = match self.last_sent {
             None => self.target_fee,
             Some(sent) => {
-                let mid = Amount::from_sat((sent.to_sat() + fee.to_sat()) / 2);
+                let mid = ((sent.to_sat() as u128 + fee.to_sat() as u128) / 2) as u64;
+                let mid = Amount::from_sat(mid);
                 let next = clamp(mid, self.min_fee, self.max_fee);
                 if !strictly_between(next, sent, fee) {
                     return Err(ChannelError::close(
@@ -638,7 +642,15 @@ impl ClosingNegotiation {
     /// BOLT 2: "if one of the outputs in the closing transaction is below
     /// the dust limit for its `scriptpubkey` (see BOLT 3): MUST fail the
     /// channel".
+    /// A transaction without outputs is invalid: `closing-no-outputs`
+    /// (only possible for channels smaller than twice the dust limits).
     fn check_output_dust(&self, tx: &ClosingTransaction) -> Result<(), ChannelError> {
+        if tx.transaction().output.is_empty() {
+            return Err(ChannelError::close(
+                "closing-no-outputs",
+                "every output of the closing transaction is dust",
+            ));
+        }
         for out in &tx.transaction().output {
             let limit = script_dust_limit(&out.script_pubkey);
             if out.value < limit {
@@ -666,9 +678,12 @@ impl ClosingNegotiation {
         let tx = self
             .build(fee, dust, Drop::None)
             .map_err(|_| self.fee_too_large(fee))?;
-        let ours_too_small = tx.transaction().output.iter().any(|o| {
-            o.script_pubkey == self.holder_script && o.value < script_dust_limit(&o.script_pubkey)
-        });
+        // Dropping our output must leave one: a transaction needs outputs.
+        let ours_too_small = tx.transaction().output.len() > 1
+            && tx.transaction().output.iter().any(|o| {
+                o.script_pubkey == self.holder_script
+                    && o.value < script_dust_limit(&o.script_pubkey)
+            });
         let tx = if ours_too_small {
             self.build(fee, dust, Drop::Holder)
                 .map_err(|_| self.fee_too_large(fee))?
@@ -767,5 +782,175 @@ impl ClosingNegotiation {
             reply,
             tx: tx.signed_transaction(&self.params, &our_sig, their_sig),
         })
+    }
+}
+
+/// Fuzz entry point for the negotiation (wired into the `fuzz/` crate by
+/// the lead).
+pub mod fuzz {
+    use super::{ClosingNegotiation, ClosingStep, ClosingTransaction};
+    use crate::channel::script::CommitmentFormat;
+    use crate::channel::tx::ChannelTransactionParameters;
+    use crate::channel::{FeeRatePerKw, MilliSatoshi};
+    use crate::codec::TlvStream;
+    use crate::msgs::{ClosingSigned, FeeRange};
+    use crate::sign::{KeysManager, SignerProvider};
+    use crate::types::{ChannelId, WireSignature};
+    use bitcoin::hashes::Hash;
+    use bitcoin::{Amount, OutPoint, ScriptBuf, Txid, WPubkeyHash, WScriptHash};
+
+    const VALUE_SAT: u64 = 1_000_000;
+
+    fn u64_at(d: &[u8], i: usize) -> u64 {
+        let mut b = [0u8; 8];
+        for (k, v) in b.iter_mut().enumerate() {
+            *v = d.get(i + k).copied().unwrap_or(0);
+        }
+        u64::from_be_bytes(b)
+    }
+
+    /// Input: a 16-byte header (byte 0 bit 0: we are the funder, bit 1:
+    /// messages are raw `closing_signed` payloads instead of structured;
+    /// bytes 1..4: our target fee rate; bytes 4..12: the funder's balance
+    /// in sat modulo the channel value; bytes 12..16: the funder's fee cap
+    /// in sat, 0 for none), then the peer's messages.
+    ///
+    /// Raw: each message is a 1-byte length and that many payload bytes,
+    /// decoded as `closing_signed`. Structured: 25-byte records (fee, range
+    /// min, range max as u64, then a flag byte: bit 0 no `fee_range`,
+    /// bit 1 corrupt the signature, bit 2 call `timer_tick`, bit 3
+    /// disconnect first), signed with the peer's real key so the fee logic
+    /// is reached.
+    ///
+    /// Nothing may panic; a completed negotiation yields a transaction
+    /// spending the funding outpoint, and nothing more is accepted.
+    pub fn fuzz_closing_negotiation(data: &[u8]) {
+        if data.len() < 16 {
+            return;
+        }
+        let (head, mut rest) = data.split_at(16);
+        let we_fund = head[0] & 1 == 1;
+        let raw = head[0] & 2 == 2;
+        let feerate = u32::from_be_bytes([0, head[1], head[2], head[3]]);
+        let funder_sat = u64_at(head, 4) % (VALUE_SAT + 1);
+        let cap = u32::from_be_bytes([head[12], head[13], head[14], head[15]]);
+
+        let keys = KeysManager::new(&[9; 32], 1, 1);
+        let value = Amount::from_sat(VALUE_SAT);
+        let ours = keys.derive_channel_signer(value, keys.generate_channel_keys_id(!we_fund, 1));
+        let theirs = keys.derive_channel_signer(value, keys.generate_channel_keys_id(we_fund, 2));
+        let params = ChannelTransactionParameters {
+            holder_pubkeys: *ours.pubkeys(),
+            counterparty_pubkeys: *theirs.pubkeys(),
+            holder_selected_contest_delay: 144,
+            counterparty_selected_contest_delay: 144,
+            holder_dust_limit: Amount::from_sat(354),
+            counterparty_dust_limit: Amount::from_sat(546),
+            is_outbound_from_holder: we_fund,
+            funding_outpoint: OutPoint::new(Txid::from_byte_array([3; 32]), 0),
+            channel_value: value,
+            format: CommitmentFormat::StaticRemoteKey,
+        };
+        let peer_params = params.mirrored();
+        let funder = MilliSatoshi(funder_sat * 1000);
+        let fundee = MilliSatoshi((VALUE_SAT - funder_sat) * 1000);
+        let (to_holder, to_counterparty) = if we_fund {
+            (funder, fundee)
+        } else {
+            (fundee, funder)
+        };
+        let our_script = ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([1; 20]));
+        let their_script = ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([2; 32]));
+        let channel_id = ChannelId([5; 32]);
+        let Ok(mut n) = ClosingNegotiation::new(
+            params.clone(),
+            ours,
+            channel_id,
+            to_holder,
+            to_counterparty,
+            our_script.clone(),
+            their_script.clone(),
+            FeeRatePerKw(feerate),
+            (cap != 0).then(|| Amount::from_sat(cap as u64)),
+            Amount::from_sat(724),
+        ) else {
+            return;
+        };
+        let _ = n.initial_closing_signed();
+        loop {
+            let msg = if raw {
+                let Some((&len, tail)) = rest.split_first() else {
+                    return;
+                };
+                let len = (len as usize).min(tail.len());
+                let (payload, tail) = tail.split_at(len);
+                rest = tail;
+                match ClosingSigned::decode(payload) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            } else {
+                if rest.len() < 25 {
+                    return;
+                }
+                let (rec, tail) = rest.split_at(25);
+                rest = tail;
+                let flags = rec[24];
+                if flags & 8 != 0 {
+                    n.on_disconnect();
+                    let _ = n.initial_closing_signed();
+                }
+                if flags & 4 != 0 {
+                    let _ = n.timer_tick();
+                }
+                let fee = u64_at(rec, 0) % (VALUE_SAT * 2);
+                let signature = ClosingTransaction::build(
+                    &peer_params,
+                    to_counterparty,
+                    to_holder,
+                    Amount::from_sat(fee),
+                    their_script.clone(),
+                    our_script.clone(),
+                    peer_params.holder_dust_limit,
+                )
+                .ok()
+                .and_then(|tx| theirs.sign_closing_transaction(&peer_params, &tx).ok())
+                .map(WireSignature::from)
+                .unwrap_or(WireSignature([1; 64]));
+                let mut signature = signature;
+                if flags & 2 != 0 {
+                    signature.0[40] ^= 1;
+                }
+                ClosingSigned {
+                    channel_id,
+                    fee_satoshis: fee,
+                    signature,
+                    fee_range: (flags & 1 == 0).then(|| FeeRange {
+                        min_fee_satoshis: u64_at(rec, 8) % (VALUE_SAT * 2),
+                        max_fee_satoshis: u64_at(rec, 16) % (VALUE_SAT * 2),
+                    }),
+                    unknown_tlvs: TlvStream::new(),
+                }
+            };
+            let was_complete = n.is_complete();
+            match n.closing_signed_received(&msg) {
+                Ok(ClosingStep::Done { tx, reply }) => {
+                    assert!(!was_complete);
+                    assert_eq!(tx.input[0].previous_output, params.funding_outpoint);
+                    assert_eq!(tx.input[0].witness.len(), 4);
+                    if let Some(r) = reply {
+                        assert_eq!(r.fee_satoshis, msg.fee_satoshis);
+                    }
+                    assert!(n.is_complete());
+                }
+                Ok(ClosingStep::Reply(r)) => {
+                    assert!(!was_complete);
+                    let range = n.fee_range();
+                    assert!(r.fee_satoshis >= range.min_fee_satoshis);
+                    assert!(r.fee_satoshis <= range.max_fee_satoshis);
+                }
+                Err(e) => assert!(!was_complete || e.tag() == "closing-complete"),
+            }
+        }
     }
 }

@@ -275,3 +275,69 @@ impl Quiescence {
         self.ticks >= QUIESCENCE_TIMEOUT_TICKS
     }
 }
+
+/// Fuzz entry point for the quiescence state machine (wired into the
+/// `fuzz/` crate by the lead).
+pub mod fuzz {
+    use super::Quiescence;
+
+    /// Each input byte is one event on a channel (byte 0 bit 0: we are the
+    /// funder): low 3 bits pick `request`, `maybe_send_stfu`,
+    /// `stfu_received`, `may_accept_update`, `resume`, `on_disconnect`,
+    /// `timer_tick` or `peer_connected`; bits 3 and 4 are their boolean
+    /// arguments. Nothing may panic, and the invariants hold after every
+    /// event: no update is sent once quiescing, an initiator is quiescing
+    /// or quiescent, and `stfu` goes out at most once per quiescence.
+    pub fn fuzz_quiescence(data: &[u8]) {
+        let Some((&first, events)) = data.split_first() else {
+            return;
+        };
+        let mut q = Quiescence::new(first & 1 == 1, true);
+        let mut sent_this_round = false;
+        for &ev in events {
+            let (x, y) = (ev & 8 != 0, ev & 16 != 0);
+            match ev & 7 {
+                0 => {
+                    let _ = q.request();
+                }
+                1 => {
+                    if let Some(initiator) = q.maybe_send_stfu(x) {
+                        assert!(!x, "stfu with our updates pending");
+                        assert!(!sent_this_round, "stfu sent twice");
+                        sent_this_round = true;
+                        let _ = initiator;
+                    }
+                }
+                2 => {
+                    let _ = q.stfu_received(x, y);
+                }
+                3 => {
+                    let _ = q.may_accept_update();
+                }
+                4 => {
+                    if q.resume().is_ok() {
+                        sent_this_round = false;
+                    }
+                }
+                5 => {
+                    q.on_disconnect();
+                    sent_this_round = false;
+                }
+                6 => {
+                    let _ = q.timer_tick();
+                }
+                _ => {
+                    q.peer_connected(x);
+                    sent_this_round = false;
+                }
+            }
+            if q.is_quiescing() || q.is_quiescent() {
+                assert!(!q.may_send_update());
+            }
+            if q.is_initiator() {
+                assert!(q.is_quiescing() || q.is_quiescent());
+            }
+            assert!(!(q.is_quiescing() && q.is_quiescent()));
+        }
+    }
+}

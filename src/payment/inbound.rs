@@ -432,4 +432,39 @@ mod tests {
             Err(InboundPaymentError::ExpiryOutOfRange)
         );
     }
+
+    #[test]
+    fn secret_layout_is_pinned() {
+        // Secrets outlive releases (invoices are paid days later): the
+        // layout and key derivation must not change silently. The expected
+        // values were computed independently (Python hmac/hashlib) from the
+        // layout in the module documentation.
+        let k = ExpandedKey::new(&InboundPaymentKey([0x11; 32]));
+        let (hash, secret) = create_inbound_payment(
+            &k,
+            Some(1_000),
+            3_600,
+            &Fixed(0x22),
+            1_700_000_000,
+            Some(40),
+        )
+        .unwrap();
+        let user = create_inbound_payment_for_hash(
+            &k,
+            None,
+            PaymentHash([0x33; 32]),
+            60,
+            1_700_000_000,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (hash.to_string(), secret.to_string(), user.to_string()),
+            (
+                "646d92d06d85b00409e516f696d620ffa4da0464eb09bac46ace43e3cba3cc4e".to_string(),
+                "222222222222222222222222222222227b6c2d320a5e4502ced10d20fad0a3d2".to_string(),
+                "16a9d0445eab4453ba463f86a590547e768c25db42685fe9dfe84924f9f38116".to_string()
+            )
+        );
+    }
 }

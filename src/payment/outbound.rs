@@ -37,7 +37,8 @@ pub struct RecipientOnionFields {
     /// The invoice's `payment_metadata`, echoed to the recipient.
     pub payment_metadata: Option<Vec<u8>>,
     /// Custom records `(type, value)`: types at least 65,536, strictly
-    /// increasing, not the keysend type.
+    /// increasing, not the keysend type. An even type is refused by a
+    /// recipient that does not know it (BOLT 1), including this crate's.
     pub custom_tlvs: Vec<(u64, Vec<u8>)>,
 }
 
