@@ -31,6 +31,14 @@ pub struct ChannelHandshakeConfig {
     /// Whether we propose and accept `option_anchors` (zero-fee HTLC
     /// transactions). Default: true.
     pub negotiate_anchors_zero_fee_htlc_tx: bool,
+    /// Whether we propose `option_scid_alias` in the `channel_type` of the
+    /// private (unannounced) channels we open, when the peer offers the
+    /// feature: the peer then never learns to use, nor may route-hint, the
+    /// real short channel id, only aliases (BOLT 2 `channel_ready`).
+    /// Ignored for announced channels (BOLT 2 forbids the bit there).
+    /// Inbound `option_scid_alias` proposals are accepted either way.
+    /// Default: false.
+    pub negotiate_scid_privacy: bool,
     /// The reserve we require the peer to keep, in millionths of the
     /// channel value (BOLT 2 suggests 1%). Default: 10_000; the result is
     /// never below 1_000 sat.
@@ -47,6 +55,7 @@ impl Default for ChannelHandshakeConfig {
             our_max_accepted_htlcs: 50,
             announced_channel: false,
             negotiate_anchors_zero_fee_htlc_tx: true,
+            negotiate_scid_privacy: false,
             their_channel_reserve_proportional_millionths: 10_000,
         }
     }

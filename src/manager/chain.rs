@@ -24,6 +24,36 @@ impl ChannelManager {
         }
     }
 
+    /// Sends our `channel_ready` for pending channel `id` once its funding
+    /// has `confirmations` (0 when unconfirmed) and reached the
+    /// negotiated `minimum_depth` (BOLT 2), then promotes the channel if the
+    /// peer's came too. A 0-conf channel is checked with 0 as soon as its
+    /// monitor is persisted; never before (persist before we speak).
+    pub(crate) fn check_pending_depth(
+        &self,
+        peer: &mut PeerState,
+        node: PublicKey,
+        id: ChannelId,
+        confirmations: u32,
+    ) {
+        let Some(ChannelEntry::Pending(p)) = peer.channels.get_mut(&id) else {
+            return;
+        };
+        if !p.monitor_persisted {
+            return;
+        }
+        match p.chan.check_funding_depth(confirmations) {
+            Ok(Some(ready)) => {
+                p.our_ready = Some(ready.clone());
+                Self::send_pending(peer, node, id, ready.into());
+                self.changed();
+                self.maybe_promote(peer, node, id);
+            }
+            Ok(None) => {}
+            Err(e) => log_warn!(self.logger(), "channel {}: {}", id, e),
+        }
+    }
+
     fn on_new_height(&self, height: u32) {
         self.for_each_peer(|peer, node| {
             let ids: Vec<ChannelId> = peer.channels.keys().copied().collect();
@@ -32,16 +62,7 @@ impl ChannelManager {
                     Some(ChannelEntry::Pending(p)) => {
                         let Some(conf) = p.conf_height else { continue };
                         let confs = height.saturating_sub(conf) + 1;
-                        match p.chan.check_funding_depth(confs) {
-                            Ok(Some(ready)) => {
-                                p.our_ready = Some(ready.clone());
-                                Self::send_pending(peer, node, id, ready.into());
-                                self.changed();
-                                self.maybe_promote(peer, node, id);
-                            }
-                            Ok(None) => {}
-                            Err(e) => log_warn!(self.logger(), "channel {}: {}", id, e),
-                        }
+                        self.check_pending_depth(peer, node, id, confs);
                     }
                     Some(ChannelEntry::Funded(f))
                         if f.chan.has_expiring_outbound(height, OUTBOUND_HTLC_GRACE) =>
@@ -82,8 +103,35 @@ impl Confirm for ChannelManager {
             .iter()
             .map(|(i, tx)| (*i, tx.compute_txid()))
             .collect();
-        self.for_each_peer(|peer, _| {
-            for entry in peer.channels.values_mut() {
+        self.for_each_peer(|peer, node| {
+            for (id, entry) in peer.channels.iter_mut() {
+                // A 0-conf channel in use learns its real short channel id
+                // here; with `option_scid_alias` it stays unindexed (known
+                // by alias only).
+                if let ChannelEntry::Funded(f) = entry {
+                    let op = f.chan.funding_outpoint();
+                    if f.chan.short_channel_id().is_some() {
+                        continue;
+                    }
+                    let Some((index, _)) = txids.iter().find(|(_, t)| *t == op.txid) else {
+                        continue;
+                    };
+                    if let Some(scid) = ShortChannelId::new(height, *index as u32, op.vout as u16) {
+                        f.chan.set_short_channel_id(scid);
+                        let mut by = super::lock(&self.by_scid);
+                        for s in super::local_scids(&f.chan) {
+                            by.insert(s, (node, *id));
+                        }
+                        log_info!(
+                            self.logger(),
+                            "funding {} of 0-conf channel {} confirmed at {}",
+                            op.txid,
+                            id,
+                            height
+                        );
+                    }
+                    continue;
+                }
                 if let ChannelEntry::Pending(p) = entry {
                     let op = p.chan.funding_outpoint();
                     if let Some((index, _)) = txids.iter().find(|(_, t)| *t == op.txid) {

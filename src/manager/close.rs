@@ -278,15 +278,7 @@ impl ChannelManager {
                 };
                 self.changed();
                 lock(&self.by_outpoint).remove(&f.chan.funding_outpoint());
-                {
-                    let mut scids = lock(&self.by_scid);
-                    for s in [f.chan.short_channel_id(), f.chan.counterparty_scid_alias()]
-                        .into_iter()
-                        .flatten()
-                    {
-                        scids.remove(&s);
-                    }
-                }
+                super::forget_scids(&self.by_scid, node, id);
                 self.push_event(Event::ChannelClosed {
                     channel_id: id,
                     user_channel_id: f.chan.user_channel_id(),

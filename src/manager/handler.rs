@@ -163,10 +163,7 @@ impl ChannelManager {
         let user_channel_id = chan.user_channel_id();
         {
             let mut by = lock(&self.by_scid);
-            for s in [chan.short_channel_id(), chan.counterparty_scid_alias()]
-                .into_iter()
-                .flatten()
-            {
+            for s in super::local_scids(&chan) {
                 by.insert(s, (node, id));
             }
         }
@@ -450,7 +447,7 @@ impl ChannelMessageHandler for ChannelManager {
                     .try_into()
                     .unwrap_or([0; 16]),
             );
-            if let Err(e) = self.accept_open(peer, node, &features, msg, user_id, &config) {
+            if let Err(e) = self.accept_open(peer, node, &features, msg, user_id, &config, false) {
                 log_info!(self.logger(), "refused open_channel from {}: {}", node, e);
             }
         });

@@ -122,10 +122,18 @@ pub struct ChannelDetails {
     pub counterparty_node_id: PublicKey,
     /// The funding output, once known.
     pub funding_txo: Option<OutPoint>,
-    /// The confirmed short channel id.
+    /// The confirmed short channel id; `None` when `option_scid_alias` was
+    /// negotiated (BOLT 2 channel_ready: "MUST NOT use the real
+    /// `short_channel_id` in BOLT 11 `r` fields"): use the aliases.
     pub short_channel_id: Option<ShortChannelId>,
-    /// The alias the peer gave us (usable in route hints).
+    /// The alias the peer gave us in its `channel_ready`: what our BOLT 11
+    /// route hints name (BOLT 2: the receiver "MAY use any of the `alias`
+    /// it received, in BOLT 11 `r` fields").
     pub inbound_scid_alias: Option<ShortChannelId>,
+    /// The alias we gave the peer in our `channel_ready`: what our own
+    /// payments name the channel by as first hop when it has no (public)
+    /// short channel id.
+    pub outbound_scid_alias: Option<ShortChannelId>,
     /// The channel value.
     pub channel_value_satoshis: u64,
     /// The user's id for the channel.
@@ -458,6 +466,9 @@ impl ChannelManager {
                     self.deps.broadcaster.broadcast_transactions(&[tx]);
                     p.funding_broadcast = true;
                 }
+                // A 0-conf channel (`minimum_depth = 0`) is ready now that
+                // its monitor is persisted; deeper ones wait for blocks.
+                self.check_pending_depth(peer, node, channel_id, 0);
             }
             _ => {}
         }
@@ -508,14 +519,7 @@ impl ChannelManager {
             lock(&self.by_outpoint).remove(&op);
         }
         if let ChannelEntry::Funded(f) = &entry {
-            let mut scids = lock(&self.by_scid);
-            for s in [f.chan.short_channel_id(), f.chan.counterparty_scid_alias()]
-                .into_iter()
-                .flatten()
-            {
-                scids.remove(&s);
-            }
-            drop(scids);
+            forget_scids(&self.by_scid, node, channel_id);
             self.channel_closed_with_htlcs(f);
         }
         if tell_peer {
@@ -674,11 +678,50 @@ impl ChannelManager {
     }
 
     /// Accepts a channel the peer proposed ([`Event::OpenChannelRequest`]).
+    /// A proposal of an `option_zeroconf` channel type is refused here (BOLT
+    /// 2: a node that does not trust the funder with an unconfirmed channel
+    /// MUST fail it): see
+    /// [`accept_inbound_channel_from_trusted_peer_0conf`](Self::accept_inbound_channel_from_trusted_peer_0conf).
     pub fn accept_inbound_channel(
         &self,
         temporary_channel_id: &ChannelId,
         counterparty_node_id: &PublicKey,
         user_channel_id: u128,
+    ) -> Result<(), APIError> {
+        self.accept_inbound(
+            temporary_channel_id,
+            counterparty_node_id,
+            user_channel_id,
+            false,
+        )
+    }
+
+    /// Accepts a channel the peer proposed ([`Event::OpenChannelRequest`])
+    /// trusting the peer not to double-spend the funding transaction: we
+    /// ask for `minimum_depth = 0` and send `channel_ready` as soon as the
+    /// channel's monitor is persisted, so the channel carries payments
+    /// before the funding confirms. Accepts `option_zeroconf` channel
+    /// types. Only for peers you trust (an LSP you pay, your own node).
+    pub fn accept_inbound_channel_from_trusted_peer_0conf(
+        &self,
+        temporary_channel_id: &ChannelId,
+        counterparty_node_id: &PublicKey,
+        user_channel_id: u128,
+    ) -> Result<(), APIError> {
+        self.accept_inbound(
+            temporary_channel_id,
+            counterparty_node_id,
+            user_channel_id,
+            true,
+        )
+    }
+
+    fn accept_inbound(
+        &self,
+        temporary_channel_id: &ChannelId,
+        counterparty_node_id: &PublicKey,
+        user_channel_id: u128,
+        trusted_zero_conf: bool,
     ) -> Result<(), APIError> {
         let config = self.get_current_config();
         self.with_peer(counterparty_node_id, |peer| {
@@ -697,6 +740,7 @@ impl ChannelManager {
                 &open,
                 user_channel_id,
                 &config,
+                trusted_zero_conf,
             )
         })
         .unwrap_or_else(|| Err(no_peer(counterparty_node_id)))
@@ -745,6 +789,7 @@ impl ChannelManager {
         open: &OpenChannel,
         user_channel_id: u128,
         config: &UserConfig,
+        trusted_zero_conf: bool,
     ) -> Result<(), APIError> {
         match InboundV1Channel::new_from_open_channel(
             &*self.deps.fee_estimator,
@@ -755,8 +800,12 @@ impl ChannelManager {
             config,
             self.chain_hash,
         )
-        .and_then(|c| c.accept_channel().map(|m| (c, m)))
-        {
+        .and_then(|mut c| {
+            if trusted_zero_conf {
+                c.trust_zero_conf();
+            }
+            c.accept_channel().map(|m| (c, m))
+        }) {
             Ok((chan, accept)) => {
                 Self::send(peer, node, accept.into());
                 peer.channels
@@ -1007,6 +1056,29 @@ impl ChannelManager {
     }
 }
 
+/// The short channel ids our payments find a funded channel by (the
+/// first hop of a route): the alias we gave the peer and the confirmed
+/// short channel id, unless `option_scid_alias` was negotiated (BOLT 2
+/// channel_ready: "MUST NOT allow incoming HTLCs to this channel using the
+/// real `short_channel_id`"; the channel is then known by alias only).
+pub(crate) fn local_scids(chan: &Channel) -> impl Iterator<Item = ShortChannelId> {
+    let real = chan
+        .short_channel_id()
+        .filter(|_| !chan.channel_type().requires_scid_privacy());
+    [chan.outbound_scid_alias_value(), real]
+        .into_iter()
+        .flatten()
+}
+
+/// Forgets every short channel id that names channel `id` of `node`.
+pub(crate) fn forget_scids(
+    by_scid: &Mutex<HashMap<ShortChannelId, (PublicKey, ChannelId)>>,
+    node: PublicKey,
+    id: ChannelId,
+) {
+    lock(by_scid).retain(|_, v| *v != (node, id));
+}
+
 /// Ticks an unaccepted channel request waits for the user.
 const UNACCEPTED_TICKS: u8 = 2;
 
@@ -1022,6 +1094,7 @@ fn details(
         funding_txo: None,
         short_channel_id: None,
         inbound_scid_alias: None,
+        outbound_scid_alias: None,
         channel_value_satoshis: value,
         user_channel_id: 0,
         balance_msat: 0,
@@ -1053,7 +1126,7 @@ fn details(
                 p.is_outbound,
             );
             d.funding_txo = Some(p.chan.funding_outpoint());
-            d.short_channel_id = p.scid;
+            d.short_channel_id = p.scid.filter(|_| !p.chan.negotiated_scid_alias());
             d.user_channel_id = p.user_channel_id;
             d.channel_type = Some(p.channel_type.clone());
             d
@@ -1063,8 +1136,11 @@ fn details(
             let b = c.available_balances();
             let mut d = base(c.channel_value_satoshis(), c.is_outbound());
             d.funding_txo = Some(c.funding_outpoint());
-            d.short_channel_id = c.short_channel_id();
-            d.inbound_scid_alias = c.outbound_scid_alias_value();
+            d.short_channel_id = c
+                .short_channel_id()
+                .filter(|_| !c.channel_type().requires_scid_privacy());
+            d.inbound_scid_alias = c.counterparty_scid_alias();
+            d.outbound_scid_alias = c.outbound_scid_alias_value();
             d.user_channel_id = c.user_channel_id();
             d.balance_msat = c.balance_msat();
             d.outbound_capacity_msat = b.outbound_capacity_msat;
@@ -1098,6 +1174,11 @@ pub fn provided_init_features(config: &UserConfig) -> InitFeatures {
     }
     f.set_shutdown_anysegwit_optional();
     f.set_channel_type_optional();
+    // We accept `option_scid_alias` and (from trusted peers, see
+    // `accept_inbound_channel_from_trusted_peer_0conf`) `option_zeroconf`
+    // channel types; BOLT 9: zeroconf depends on scid_alias.
+    f.set_scid_privacy_optional();
+    f.set_zero_conf_optional();
     f.set_quiescence_optional();
     f
 }

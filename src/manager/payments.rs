@@ -208,7 +208,9 @@ impl ChannelManager {
             .into_iter()
             .filter_map(|c| {
                 Some(FirstHop {
-                    short_channel_id: c.short_channel_id.or(c.inbound_scid_alias)?,
+                    // Local only (the first hop's id is in no onion): the
+                    // ids `by_scid` knows, the real one unless scid_alias.
+                    short_channel_id: c.short_channel_id.or(c.outbound_scid_alias)?,
                     counterparty_node_id: crate::types::Point::from(c.counterparty_node_id),
                     next_outbound_htlc_limit_msat: c.next_outbound_htlc_limit_msat,
                     next_outbound_htlc_minimum_msat: c.next_outbound_htlc_minimum_msat,

@@ -469,10 +469,7 @@ impl ChannelManager {
                         super::lock(&mgr.by_outpoint).insert(op, (node, id));
                         {
                             let mut by = super::lock(&mgr.by_scid);
-                            for s in [chan.short_channel_id(), chan.counterparty_scid_alias()]
-                                .into_iter()
-                                .flatten()
-                            {
+                            for s in super::local_scids(&chan) {
                                 by.insert(s, (node, id));
                             }
                         }

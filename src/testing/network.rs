@@ -21,8 +21,8 @@ use crate::config::UserConfig;
 use crate::events::{MessageSendEvent, MessageSendEventsProvider};
 use crate::gossip::NetworkGraph;
 use crate::manager::{
-    ChainParameters, ChannelManager, ChannelManagerDeps, Event, EventsProvider, PaymentId,
-    RecipientOnionFields, Retry,
+    APIError, ChainParameters, ChannelManager, ChannelManagerDeps, Event, EventsProvider,
+    PaymentId, RecipientOnionFields, Retry,
 };
 use crate::msgs::features::{InitFeatures, NodeFeatures};
 use crate::msgs::{ChannelMessageHandler, Message};
@@ -634,6 +634,28 @@ impl Network {
         value_sat: u64,
         push_msat: u64,
     ) -> ChannelId {
+        self.open_channel_with(a, b, value_sat, push_msat, 6, &|m, temp, node| {
+            m.accept_inbound_channel(temp, node, 0)
+        })
+    }
+
+    /// [`open_channel`](Self::open_channel) with a choice: when `b`
+    /// accepts inbound channels manually, its `Event::OpenChannelRequest`
+    /// is answered by `accept(b's manager, temporary id, a's node id)` (e.g.
+    /// `accept_inbound_channel_from_trusted_peer_0conf`); `blocks` are
+    /// mined after funding (0 for a zero-conf channel, which must then be
+    /// ready unconfirmed). Returns the channel id once both sides see it
+    /// ready.
+    #[allow(clippy::type_complexity)]
+    pub fn open_channel_with(
+        &mut self,
+        a: usize,
+        b: usize,
+        value_sat: u64,
+        push_msat: u64,
+        blocks: u32,
+        accept: &dyn Fn(&ChannelManager, &ChannelId, &PublicKey) -> Result<(), APIError>,
+    ) -> ChannelId {
         if !self
             .links
             .iter()
@@ -641,12 +663,20 @@ impl Network {
         {
             self.connect(a, b);
         }
-        let bid = self.nodes[b].node_id;
+        let (aid, bid) = (self.nodes[a].node_id, self.nodes[b].node_id);
         let temp = self.nodes[a]
             .manager
             .create_channel(bid, value_sat, push_msat, 0, None)
             .expect("create_channel");
         self.pump();
+        let requested = self.nodes[b].events.iter().any(|e| {
+            matches!(e, Event::OpenChannelRequest { temporary_channel_id, .. }
+                if *temporary_channel_id == temp)
+        });
+        if requested {
+            accept(&self.nodes[b].manager, &temp, &aid).expect("accept the channel");
+            self.pump();
+        }
         let script = self.nodes[a]
             .events
             .iter()
@@ -677,7 +707,9 @@ impl Network {
                 _ => None,
             })
             .expect("ChannelPending");
-        self.mine(6);
+        if blocks > 0 {
+            self.mine(blocks);
+        }
         for n in [a, b] {
             assert!(
                 self.nodes[n].events.iter().any(

@@ -219,28 +219,57 @@ pub(super) fn feerate(
     Ok(())
 }
 
-/// The channel types we support: `option_static_remotekey` alone, or with
-/// `option_anchors` (zero-fee HTLC transactions).
+/// BOLT 9 `option_scid_alias` (required bit) in a `channel_type`.
+pub(super) const SCID_ALIAS_BIT: usize = 46;
+/// BOLT 9 `option_zeroconf` (required bit) in a `channel_type`.
+pub(super) const ZERO_CONF_BIT: usize = 50;
+
+/// The channel types we support (BOLT 2 "Defined Channel Types"): a basic
+/// type, `option_static_remotekey` alone or with `option_anchors`
+/// (zero-fee HTLC transactions), each optionally varied by
+/// `option_scid_alias` and/or `option_zeroconf`. Channel types use the
+/// even bits only ("MUST use the smallest bitmap possible").
 pub(super) fn supported_channel_type(ct: &ChannelTypeFeatures, anchors_allowed: bool) -> bool {
-    *ct == ChannelTypeFeatures::only_static_remote_key()
-        || (anchors_allowed && *ct == ChannelTypeFeatures::anchors_zero_htlc_fee_and_dependencies())
+    let base: Vec<usize> = ct
+        .set_bits()
+        .filter(|&b| b != SCID_ALIAS_BIT && b != ZERO_CONF_BIT)
+        .collect();
+    let static_remotekey: Vec<usize> = ChannelTypeFeatures::only_static_remote_key()
+        .set_bits()
+        .collect();
+    let anchors: Vec<usize> = ChannelTypeFeatures::anchors_zero_htlc_fee_and_dependencies()
+        .set_bits()
+        .collect();
+    base == static_remotekey || (anchors_allowed && base == anchors)
 }
 
 /// BOLT 2 open_channel receiver: "if `channel_type` includes a bit it
 /// does not support, or it is not suitable: MUST fail the channel";
 /// without a `channel_type` the type is `option_static_remotekey` when both
 /// peers' `init` offered it (the only legacy type we support).
+///
+/// `announced` is `announce_channel` from `channel_flags`: BOLT 2 open_channel
+/// sender "if `announce_channel` is `true`: MUST NOT send `channel_type` with
+/// the `option_scid_alias` bit set", so such a type is not suitable
+/// (`bolt2-open-scid-alias-announced`). Whether an `option_zeroconf` type is
+/// acceptable depends on trust, decided at acceptance
+/// ([`InboundV1Channel::accept_channel`](super::InboundV1Channel::accept_channel)).
 pub(super) fn negotiate_inbound_channel_type(
     proposed: Option<&ChannelTypeFeatures>,
     their_features: &InitFeatures,
     anchors_allowed: bool,
+    announced: bool,
 ) -> Result<ChannelTypeFeatures, ChannelError> {
     match proposed {
-        Some(ct) if supported_channel_type(ct, anchors_allowed) => Ok(ct.clone()),
-        Some(ct) => Err(ChannelError::close(
+        Some(ct) if !supported_channel_type(ct, anchors_allowed) => Err(ChannelError::close(
             "bolt2-open-channel-type-unsupported",
             format!("channel_type {ct:?} is not supported"),
         )),
+        Some(ct) if announced && ct.is_set(SCID_ALIAS_BIT) => Err(ChannelError::close(
+            "bolt2-open-scid-alias-announced",
+            "channel_type has option_scid_alias but announce_channel is set",
+        )),
+        Some(ct) => Ok(ct.clone()),
         None if their_features.supports_static_remote_key() => {
             Ok(ChannelTypeFeatures::only_static_remote_key())
         }

@@ -22,6 +22,9 @@ use core::fmt;
 /// A channel a peer is opening to us, before `funding_created`.
 pub struct InboundV1Channel {
     neg: Negotiated,
+    /// Whether the user trusts the funder with an unconfirmed funding
+    /// transaction (set by [`InboundV1Channel::trust_zero_conf`]).
+    trusted_zero_conf: bool,
 }
 
 impl fmt::Debug for InboundV1Channel {
@@ -110,6 +113,7 @@ impl InboundV1Channel {
             config
                 .channel_handshake_config
                 .negotiate_anchors_zero_fee_htlc_tx,
+            msg.channel_flags & 1 == 1,
         )?;
         let format = format_of(&channel_type);
         checks::feerate(msg.feerate_per_kw, format.has_anchors(), fee_estimator)?;
@@ -204,6 +208,7 @@ impl InboundV1Channel {
                 counterparty_shutdown_script: shutdown,
                 minimum_depth: config.channel_handshake_config.minimum_depth.max(1),
             },
+            trusted_zero_conf: false,
         })
     }
 
@@ -224,8 +229,44 @@ impl InboundV1Channel {
         &self.neg.channel_type
     }
 
+    /// Whether the negotiated type has `option_scid_alias`.
+    pub fn negotiated_scid_alias(&self) -> bool {
+        self.neg.has_scid_alias()
+    }
+    /// Whether the negotiated type has `option_zeroconf`.
+    pub fn negotiated_zero_conf(&self) -> bool {
+        self.neg.has_zero_conf()
+    }
+
+    /// Marks the funder as trusted with an unconfirmed funding
+    /// transaction: our `accept_channel` then asks for `minimum_depth = 0`
+    /// (BOLT 2 accept_channel: "if `channel_type` includes
+    /// `option_zeroconf`: MUST set `minimum_depth` to zero"), and a
+    /// proposed `option_zeroconf` type is accepted. Call it before
+    /// [`accept_channel`](Self::accept_channel).
+    pub fn trust_zero_conf(&mut self) {
+        self.trusted_zero_conf = true;
+        self.neg.minimum_depth = 0;
+    }
+    /// Whether [`trust_zero_conf`](Self::trust_zero_conf) was called.
+    pub fn is_trusted_zero_conf(&self) -> bool {
+        self.trusted_zero_conf
+    }
+
     /// Our `accept_channel`.
+    ///
+    /// BOLT 2 open_channel receiver: "MUST fail the channel if ... `type`
+    /// includes `option_zeroconf` and it does not trust the sender to open
+    /// an unconfirmed channel": without
+    /// [`trust_zero_conf`](Self::trust_zero_conf) such a type fails with
+    /// `bolt2-open-zeroconf-untrusted`.
     pub fn accept_channel(&self) -> Result<AcceptChannel, ChannelError> {
+        if self.neg.has_zero_conf() && !self.trusted_zero_conf {
+            return Err(ChannelError::close(
+                "bolt2-open-zeroconf-untrusted",
+                "channel_type has option_zeroconf but we do not trust the funder with 0 confirmations",
+            ));
+        }
         let k = *self.neg.signer.pubkeys();
         let first = self
             .neg

@@ -217,6 +217,13 @@ struct Negotiated {
 }
 
 impl Negotiated {
+    fn has_scid_alias(&self) -> bool {
+        self.channel_type.is_set(checks::SCID_ALIAS_BIT)
+    }
+    fn has_zero_conf(&self) -> bool {
+        self.channel_type.is_set(checks::ZERO_CONF_BIT)
+    }
+
     fn params(&self, funding_outpoint: OutPoint) -> ChannelTransactionParameters {
         ChannelTransactionParameters {
             holder_pubkeys: *self.signer.pubkeys(),
@@ -368,6 +375,16 @@ impl PendingV1Channel {
     pub fn channel_parameters(&self) -> &ChannelTransactionParameters {
         &self.params
     }
+    /// Whether the negotiated type has `option_scid_alias`: our
+    /// `channel_ready` then must carry an alias, and the real short channel
+    /// id must not be used in route hints nor accepted for incoming HTLCs.
+    pub fn negotiated_scid_alias(&self) -> bool {
+        self.neg.has_scid_alias()
+    }
+    /// Whether the negotiated type has `option_zeroconf`.
+    pub fn negotiated_zero_conf(&self) -> bool {
+        self.neg.has_zero_conf()
+    }
     /// Sets the alias we give the peer in our `channel_ready`
     /// (`short_channel_id` TLV), for route hints of private channels.
     pub fn set_outbound_scid_alias(&mut self, alias: ShortChannelId) {
@@ -394,7 +411,18 @@ impl PendingV1Channel {
 
     /// Our `channel_ready`: the per-commitment point of our second
     /// commitment (number 1) and our alias, if set.
+    ///
+    /// BOLT 2 channel_ready sender: "if `option_scid_alias` was negotiated:
+    /// MUST set `short_channel_id` `alias`": without
+    /// [`set_outbound_scid_alias`](Self::set_outbound_scid_alias) such a
+    /// channel refuses (`bolt2-channel-ready-alias-required`).
     pub fn channel_ready_message(&self) -> Result<ChannelReady, ChannelError> {
+        if self.neg.has_scid_alias() && self.outbound_scid_alias.is_none() {
+            return Err(ChannelError::ignore(
+                "bolt2-channel-ready-alias-required",
+                "option_scid_alias was negotiated but no alias is set",
+            ));
+        }
         let next = CommitmentNumber::ZERO
             .next()
             .unwrap_or(CommitmentNumber::ZERO);
@@ -563,6 +591,19 @@ pub struct FundedChannel {
     pub counterparty_shutdown_script: Option<ScriptBuf>,
     /// Our channel signer.
     pub signer: Arc<dyn ChannelSigner>,
+}
+
+impl FundedChannel {
+    /// Whether the negotiated type has `option_scid_alias` (BOLT 2: the
+    /// real short channel id must not appear in route hints nor carry
+    /// incoming HTLCs).
+    pub fn negotiated_scid_alias(&self) -> bool {
+        self.channel_type.is_set(checks::SCID_ALIAS_BIT)
+    }
+    /// Whether the negotiated type has `option_zeroconf`.
+    pub fn negotiated_zero_conf(&self) -> bool {
+        self.channel_type.is_set(checks::ZERO_CONF_BIT)
+    }
 }
 
 impl fmt::Debug for FundedChannel {

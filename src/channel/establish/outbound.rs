@@ -87,7 +87,7 @@ impl OutboundV1Channel {
             .channel_handshake_config
             .negotiate_anchors_zero_fee_htlc_tx
             && their_features.supports_anchors_zero_fee_htlc_tx();
-        let channel_type = if anchors {
+        let mut channel_type = if anchors {
             ChannelTypeFeatures::anchors_zero_htlc_fee_and_dependencies()
         } else if their_features.supports_static_remote_key() {
             ChannelTypeFeatures::only_static_remote_key()
@@ -97,6 +97,18 @@ impl OutboundV1Channel {
                 "the peer supports neither option_static_remotekey nor option_anchors",
             ));
         };
+        // `option_scid_alias` on our private channels when configured and
+        // the peer understands it (BOLT 2 open_channel: "SHOULD NOT set it
+        // to a type containing a feature which was not negotiated"; "if
+        // `announce_channel` is `true`: MUST NOT send `channel_type` with
+        // the `option_scid_alias` bit set").
+        let hs = &config.channel_handshake_config;
+        if hs.negotiate_scid_privacy
+            && !hs.announced_channel
+            && their_features.supports_scid_privacy()
+        {
+            channel_type.set_scid_privacy_required();
+        }
         // BOLT 2 open_channel sender: "MUST set `funding_satoshis` to less
         // than 2^24 satoshis" unless both support large channels.
         if (channel_value_satoshis >= 1 << 24 && !their_features.supports_wumbo())
@@ -185,9 +197,41 @@ impl OutboundV1Channel {
     pub fn channel_type(&self) -> &ChannelTypeFeatures {
         &self.channel_type
     }
+    /// Whether the proposed type has `option_scid_alias`.
+    pub fn negotiated_scid_alias(&self) -> bool {
+        self.channel_type.is_set(checks::SCID_ALIAS_BIT)
+    }
+    /// Whether the proposed type has `option_zeroconf`.
+    pub fn negotiated_zero_conf(&self) -> bool {
+        self.channel_type.is_set(checks::ZERO_CONF_BIT)
+    }
     /// The commitment fee rate we chose.
     pub fn feerate(&self) -> FeeRatePerKw {
         self.feerate
+    }
+
+    /// Proposes `option_zeroconf` in our `channel_type` (call before
+    /// [`open_channel`](Self::open_channel)): the acceptor, if it trusts
+    /// us, answers `minimum_depth = 0` and the channel is usable before the
+    /// funding confirms. Refused (`Ignore`) once the peer answered, or when
+    /// the peer's `init` lacks `option_zeroconf` (BOLT 2 open_channel:
+    /// "SHOULD NOT set it to a type containing a feature which was not
+    /// negotiated").
+    pub fn propose_zero_conf(&mut self) -> Result<(), ChannelError> {
+        if !matches!(self.state, State::AwaitingAccept) {
+            return Err(ChannelError::ignore(
+                "api-zero-conf-phase",
+                "option_zeroconf can only be proposed before accept_channel",
+            ));
+        }
+        if !self.their_features.supports_zero_conf() {
+            return Err(ChannelError::ignore(
+                "api-peer-no-zero-conf",
+                "the peer does not offer option_zeroconf",
+            ));
+        }
+        self.channel_type.set_zero_conf_required();
+        Ok(())
     }
 
     /// Our `open_channel`.
@@ -321,8 +365,14 @@ impl OutboundV1Channel {
             msg.shutdown_scriptpubkey.as_ref(),
             &self.their_features,
         )?;
-        // We broadcast the funding ourselves: with trust, 0 conf is honoured.
-        let minimum_depth = if self.limits.trust_own_funding_0conf {
+        // We broadcast the funding ourselves: 0 conf is honoured when we
+        // proposed `option_zeroconf` (BOLT 2 accept_channel: "if
+        // `channel_type` includes `option_zeroconf`: MUST set
+        // `minimum_depth` to zero"; the opener "is free to send
+        // [`channel_ready`] at any time") or trust our own funding;
+        // otherwise we wait for one confirmation at least.
+        let zero_conf = self.channel_type.is_set(checks::ZERO_CONF_BIT);
+        let minimum_depth = if zero_conf || self.limits.trust_own_funding_0conf {
             msg.minimum_depth
         } else {
             msg.minimum_depth.max(1)
