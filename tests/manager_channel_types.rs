@@ -33,8 +33,10 @@ fn zero_conf_configs(scid_privacy: bool) -> Vec<UserConfig> {
     let mut a = UserConfig::default();
     a.channel_handshake_limits.trust_own_funding_0conf = true;
     a.channel_handshake_config.negotiate_scid_privacy = scid_privacy;
-    let mut b = UserConfig::default();
-    b.manually_accept_inbound_channels = true;
+    let b = UserConfig {
+        manually_accept_inbound_channels: true,
+        ..Default::default()
+    };
     vec![a, b]
 }
 

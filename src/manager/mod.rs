@@ -781,6 +781,7 @@ impl ChannelManager {
         .unwrap_or_else(|| Err(no_peer(counterparty_node_id)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn accept_open(
         &self,
         peer: &mut PeerState,
