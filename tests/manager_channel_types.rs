@@ -3,6 +3,7 @@
 //! channel carries a payment before any block is mined, and an
 //! scid_alias channel is known, hinted and paid through by aliases only.
 
+use lnkit::chain::ChannelMonitorUpdateStatus;
 use lnkit::config::UserConfig;
 use lnkit::manager::{ChannelDetails, Event};
 use lnkit::testing::Network;
@@ -76,35 +77,18 @@ fn trusted_zero_conf_channel_pays_before_any_block() {
     assert_eq!(net.balance_msat(1, &id), 30_000);
 }
 
-#[test]
-fn untrusted_funder_waits_one_confirmation_despite_minimum_depth_zero() {
-    // Node 1 trusts node 0 (asks minimum_depth 0) but node 0 neither
-    // proposed zeroconf nor trusts its own funding: it waits for 1 block.
-    let mut configs = zero_conf_configs(false);
-    configs[0].channel_handshake_limits.trust_own_funding_0conf = false;
-    let mut net = Network::with_configs(configs);
-    net.connect(0, 1);
-    let bid = net.node(1).node_id;
-    let temp = net
-        .node(0)
-        .manager
-        .create_channel(bid, 1_000_000, 0, 0, None)
-        .unwrap();
-    net.pump();
-    let events = net.take_events(1);
-    assert!(events.iter().any(|e| matches!(e,
-        Event::OpenChannelRequest { temporary_channel_id, .. } if *temporary_channel_id == temp)));
-    let aid = net.node(0).node_id;
-    net.node(1)
-        .manager
-        .accept_inbound_channel_from_trusted_peer_0conf(&temp, &aid, 0)
-        .unwrap();
-    net.pump();
+/// Node 0 funds its channel `temp` to node 1 (after
+/// `FundingGenerationReady`) and pumps.
+fn fund(net: &mut Network, temp: &ChannelId) {
     let script = net
         .take_events(0)
         .into_iter()
         .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            Event::FundingGenerationReady {
+                temporary_channel_id,
+                output_script,
+                ..
+            } if temporary_channel_id == *temp => Some(output_script),
             _ => None,
         })
         .expect("FundingGenerationReady");
@@ -123,20 +107,80 @@ fn untrusted_funder_waits_one_confirmation_despite_minimum_depth_zero() {
             script_pubkey: script,
         }],
     };
+    let bid = net.node(1).node_id;
     net.node(0)
         .manager
-        .funding_transaction_generated(&temp, &bid, tx)
+        .funding_transaction_generated(temp, &bid, tx)
         .unwrap();
     net.pump();
-    let ready = |net: &mut Network, i: usize| {
-        net.take_events(i)
-            .iter()
-            .any(|e| matches!(e, Event::ChannelReady { .. }))
-    };
-    assert!(!ready(&mut net, 0) && !ready(&mut net, 1));
+}
+
+/// Node 0 opens a 1,000,000 sat channel to node 1, which accepts it
+/// trusting 0 confirmations. Returns the temporary id.
+fn request_and_trust(net: &mut Network) -> ChannelId {
+    net.connect(0, 1);
+    let bid = net.node(1).node_id;
+    let temp = net
+        .node(0)
+        .manager
+        .create_channel(bid, 1_000_000, 0, 0, None)
+        .unwrap();
+    net.pump();
+    let events = net.take_events(1);
+    assert!(events.iter().any(|e| matches!(e,
+        Event::OpenChannelRequest { temporary_channel_id, .. } if *temporary_channel_id == temp)));
+    let aid = net.node(0).node_id;
+    net.node(1)
+        .manager
+        .accept_inbound_channel_from_trusted_peer_0conf(&temp, &aid, 0)
+        .unwrap();
+    net.pump();
+    temp
+}
+
+fn saw_ready(net: &mut Network, i: usize) -> bool {
+    net.take_events(i)
+        .iter()
+        .any(|e| matches!(e, Event::ChannelReady { .. }))
+}
+
+#[test]
+fn zero_conf_channel_ready_waits_for_the_monitor() {
+    // Persist before we speak: with node 1's monitor persistence in
+    // progress, neither funding_signed nor channel_ready leaves it.
+    let mut net = Network::with_configs(zero_conf_configs(false));
+    let start = height(&net);
+    let temp = request_and_trust(&mut net);
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::InProgress);
+    fund(&mut net, &temp);
+    assert!(!saw_ready(&mut net, 0) && !saw_ready(&mut net, 1));
+    assert!(net.node(0).manager.list_usable_channels().is_empty());
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::Completed);
+    net.complete_persistence(1);
+    net.pump();
+    assert!(saw_ready(&mut net, 0) && saw_ready(&mut net, 1));
+    assert_eq!(height(&net), start);
+    let inv = invoice(&net, 1, 3_000);
+    net.pay_invoice(0, &inv).expect("paid unconfirmed");
+}
+
+#[test]
+fn untrusted_funder_waits_one_confirmation_despite_minimum_depth_zero() {
+    // Node 1 trusts node 0 (asks minimum_depth 0) but node 0 neither
+    // proposed zeroconf nor trusts its own funding: it waits for 1 block.
+    let mut configs = zero_conf_configs(false);
+    configs[0].channel_handshake_limits.trust_own_funding_0conf = false;
+    let mut net = Network::with_configs(configs);
+    let temp = request_and_trust(&mut net);
+    fund(&mut net, &temp);
+    assert!(!saw_ready(&mut net, 0) && !saw_ready(&mut net, 1));
     assert!(net.node(0).manager.list_usable_channels().is_empty());
     net.mine(1);
-    assert!(ready(&mut net, 0) && ready(&mut net, 1));
+    assert!(saw_ready(&mut net, 0) && saw_ready(&mut net, 1));
     assert_eq!(net.node(0).manager.list_usable_channels().len(), 1);
 }
 
@@ -224,4 +268,15 @@ fn zero_conf_scid_alias_channel_stays_alias_only_after_confirmation() {
     let inv = invoice(&net, 1, 13_000);
     net.pay_invoice(0, &inv).expect("paid confirmed, by alias");
     assert_eq!(net.balance_msat(1, &id), 25_000);
+    // After a restart the payer still finds the channel by alias only.
+    net.restart(0);
+    net.connect(0, 1);
+    let a2 = details(&net, 0, &id);
+    assert_eq!(a2.short_channel_id, None);
+    assert_eq!(a2.outbound_scid_alias, a.outbound_scid_alias);
+    assert!(a2.is_usable);
+    let inv = invoice(&net, 1, 1_000);
+    net.pay_invoice(0, &inv)
+        .expect("paid after restart, by alias");
+    assert_eq!(net.balance_msat(1, &id), 26_000);
 }

@@ -27,8 +27,10 @@ impl ChannelManager {
     /// Sends our `channel_ready` for pending channel `id` once its funding
     /// has `confirmations` (0 when unconfirmed) and reached the
     /// negotiated `minimum_depth` (BOLT 2), then promotes the channel if the
-    /// peer's came too. A 0-conf channel is checked with 0 as soon as its
-    /// monitor is persisted; never before (persist before we speak).
+    /// peer's came too. The message is held until the monitor is persisted
+    /// ([`send_pending`](Self::send_pending)); a 0-conf channel is checked
+    /// (with its current depth, 0 if unconfirmed) when its monitor is
+    /// persisted.
     pub(crate) fn check_pending_depth(
         &self,
         peer: &mut PeerState,
@@ -39,9 +41,6 @@ impl ChannelManager {
         let Some(ChannelEntry::Pending(p)) = peer.channels.get_mut(&id) else {
             return;
         };
-        if !p.monitor_persisted {
-            return;
-        }
         match p.chan.check_funding_depth(confirmations) {
             Ok(Some(ready)) => {
                 p.our_ready = Some(ready.clone());

@@ -468,7 +468,10 @@ impl ChannelManager {
                 }
                 // A 0-conf channel (`minimum_depth = 0`) is ready now that
                 // its monitor is persisted; deeper ones wait for blocks.
-                self.check_pending_depth(peer, node, channel_id, 0);
+                let confs = p.conf_height.map_or(0, |h| {
+                    self.current_best_block().height.saturating_sub(h) + 1
+                });
+                self.check_pending_depth(peer, node, channel_id, confs);
             }
             _ => {}
         }
