@@ -209,6 +209,9 @@ pub(crate) struct PendingEntry {
     pub held: Vec<Message>,
     pub our_ready: Option<crate::msgs::ChannelReady>,
     pub awaiting_reestablish: bool,
+    /// The height when the channel was funded (or reloaded), for the
+    /// fundee's funding timeout.
+    pub created_height: u32,
 }
 
 pub(crate) struct FundedEntry {
@@ -976,6 +979,7 @@ impl ChannelManager {
             });
         }
         self.fail_expiring_claimables();
+        self.fail_incomplete_mpp();
     }
 
     /// Signs pending updates of every live channel (one
