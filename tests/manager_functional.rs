@@ -591,8 +591,10 @@ fn funding_waits_for_in_progress_monitor_persistence() {
 
 #[test]
 fn manual_acceptance_and_rejection() {
-    let mut cfg = lnkit::config::UserConfig::default();
-    cfg.manually_accept_inbound_channels = true;
+    let cfg = lnkit::config::UserConfig {
+        manually_accept_inbound_channels: true,
+        ..Default::default()
+    };
     let mut net = Network::with_configs(vec![lnkit::config::UserConfig::default(), cfg]);
     net.connect(0, 1);
     let (a, b) = (net.node(0).node_id, net.node(1).node_id);
