@@ -67,7 +67,7 @@ use super::htlc::{
     OutboundHtlc, OutboundResolution, PendingFee,
 };
 use super::{Channel, SentUpdate};
-use crate::chain::monitor::update::{rec, Fields};
+use crate::chain::monitor::update::{decode_htlcs, encode_htlcs, rec, Fields, HTLC_LEN};
 use crate::channel::establish::ser::{
     check_version, items, push_item, raw_req, read_bool, read_exact, read_limits, read_u128,
     write_limits, CHANNEL_MIN_READ_VERSION, CHANNEL_SER_VERSION,
@@ -327,45 +327,6 @@ fn read_inbound(raw: &[u8]) -> Result<InboundHtlc, DecodeError> {
 }
 
 // ---- commitment HTLC lists and signatures --------------------------------
-
-/// One commitment HTLC: direction u8, amount u64, cltv u32, hash.
-const HTLC_LEN: usize = 45;
-
-fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HTLC_LEN * htlcs.len());
-    for h in htlcs {
-        out.push(match h.direction {
-            HtlcDirection::HolderOffered => 0,
-            HtlcDirection::CounterpartyOffered => 1,
-        });
-        out.extend_from_slice(&h.amount.0.to_be_bytes());
-        out.extend_from_slice(&h.cltv_expiry.to_be_bytes());
-        out.extend_from_slice(&h.payment_hash.0);
-    }
-    out
-}
-
-fn decode_htlcs(bytes: &[u8]) -> Result<Vec<Htlc>, DecodeError> {
-    if bytes.len() % HTLC_LEN != 0 {
-        return Err(DecodeError::BadLengthDescriptor);
-    }
-    bytes
-        .chunks_exact(HTLC_LEN)
-        .map(|mut c| {
-            let direction = match u8::read(&mut c)? {
-                0 => HtlcDirection::HolderOffered,
-                1 => HtlcDirection::CounterpartyOffered,
-                _ => return Err(DecodeError::InvalidValue),
-            };
-            Ok(Htlc {
-                direction,
-                amount: MilliSatoshi(u64::read(&mut c)?),
-                cltv_expiry: u32::read(&mut c)?,
-                payment_hash: PaymentHash(Readable::read(&mut c)?),
-            })
-        })
-        .collect()
-}
 
 fn encode_sigs(sigs: &[ecdsa::Signature]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * sigs.len());
