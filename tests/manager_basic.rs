@@ -40,7 +40,11 @@ fn hundred_payments_timing_probe() {
     let chan = net.open_channel(0, 1, 1_000_000, 0);
     let t = std::time::Instant::now();
     for _ in 0..100 {
-        let inv = net.node(1).manager.create_bolt11_invoice(Some(1_000), "x", 3600).unwrap();
+        let inv = net
+            .node(1)
+            .manager
+            .create_bolt11_invoice(Some(1_000), "x", 3600)
+            .unwrap();
         net.pay_invoice(0, &inv).unwrap();
     }
     eprintln!("100 payments: {:?}", t.elapsed());

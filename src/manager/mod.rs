@@ -886,10 +886,11 @@ impl ChannelManager {
         )
     }
 
-    /// Call about once a minute: updates commitment fees (channels we
-    /// funded), fails back payments to us close to expiry, drops channel
-    /// requests nobody accepted and disconnects peers that stall
-    /// quiescence.
+    /// Call about every 10 seconds (the `PeerManager`'s ping tick will
+    /// do): updates commitment fees (channels we funded), fails back
+    /// payments to us close to expiry, drops channel requests nobody
+    /// accepted after two ticks, disconnects peers that stall quiescence
+    /// for a minute and fails channels whose closing negotiation stalls.
     pub fn timer_tick_occurred(&self) {
         let target = |anchors: bool| {
             crate::chain::bounded_feerate(
@@ -915,6 +916,7 @@ impl ChannelManager {
                     let mut out = None;
                     let mut stalled = false;
                     let mut expire = false;
+                    let mut closing_failed = None;
                     match peer.channels.get_mut(&id) {
                         Some(ChannelEntry::Unaccepted { ticks, .. }) => {
                             *ticks += 1;
@@ -922,6 +924,12 @@ impl ChannelManager {
                         }
                         Some(ChannelEntry::Funded(f)) => {
                             stalled = f.quiescence.timer_tick();
+                            if let Some(n) = f.closing.as_mut().and_then(|c| c.negotiation.as_mut())
+                            {
+                                if let Err(e) = n.timer_tick() {
+                                    closing_failed = Some(e);
+                                }
+                            }
                             let want = target(f.chan.format().has_anchors());
                             let cur = f.chan.feerate().0;
                             // Update when the estimate moved by a quarter
@@ -944,6 +952,10 @@ impl ChannelManager {
                     }
                     if expire {
                         peer.channels.remove(&id);
+                    }
+                    if let Some(e) = closing_failed {
+                        self.channel_error(peer, node, id, e);
+                        continue;
                     }
                     if let Some(o) = out {
                         self.apply_outcome(peer, node, id, o);

@@ -31,6 +31,9 @@ pub const CLTV_CLAIM_BUFFER: u32 = 18;
 /// leave room for the claim buffer).
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 24;
 
+/// Blocks of grace added to the final hop's expiry.
+pub const FINAL_CLTV_GRACE: u32 = 3;
+
 /// Why `send_payment` refused at once (nothing was sent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -349,7 +352,10 @@ impl ChannelManager {
                 );
                 RetryableSendFailure::RouteNotFound
             })?;
-        let height = self.current_best_block().height;
+        // Blocks added to the final expiry so a recipient a few blocks
+        // ahead of us still sees enough of its final delta (BOLT 4's
+        // recommendation to pad the final CLTV).
+        let height = self.current_best_block().height + FINAL_CLTV_GRACE;
         let mut sent_any = false;
         let mut last_err = String::new();
         for path in route.paths {

@@ -420,7 +420,10 @@ impl ChannelManager {
                         );
                     }
                     1 => {
-                        let chan = Channel::read(r.bytes()?, &*sp)?;
+                        let mut chan = Channel::read(r.bytes()?, &*sp)?;
+                        // Saved while connected maybe: what the peer sent and
+                        // never signed is forgotten, as on any disconnection.
+                        chan.peer_disconnected();
                         let n = r.count(8 + 32 + 32 + 4)?;
                         let mut sources = HashMap::new();
                         for _ in 0..n {

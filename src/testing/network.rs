@@ -559,6 +559,44 @@ impl Network {
         self.pump();
     }
 
+    /// Delivers the oldest message held from `from` to `to` (the `Hold`
+    /// hook stays) and pumps; `false` when nothing was held.
+    pub fn release_one(&mut self, from: usize, to: usize) -> bool {
+        let to_id = self.nodes[to].node_id;
+        let msg = {
+            let mut r = lock(&self.nodes[from].rules);
+            let pos = r.held.iter().position(|(t, _)| *t == to_id);
+            pos.map(|p| r.held.remove(p).1)
+        };
+        let Some(m) = msg else {
+            return false;
+        };
+        let from_id = self.nodes[from].node_id;
+        deliver(&self.nodes[to].manager, from_id, &m);
+        self.pump();
+        true
+    }
+
+    /// The names of the messages held from `from` to `to`, in order.
+    pub fn held(&self, from: usize, to: usize) -> Vec<&'static str> {
+        let to_id = self.nodes[to].node_id;
+        lock(&self.nodes[from].rules)
+            .held
+            .iter()
+            .filter(|(t, _)| *t == to_id)
+            .map(|(_, m)| m.name())
+            .collect()
+    }
+
+    /// Removes every hook between `from` and `to` (held messages stay
+    /// held until [`release`](Self::release) or a disconnection).
+    pub fn clear_hooks(&mut self, from: usize, to: usize) {
+        let to_id = self.nodes[to].node_id;
+        lock(&self.nodes[from].rules)
+            .hooks
+            .retain(|(t, _)| *t != to_id);
+    }
+
     /// Mines `n` blocks (confirming the mempool) and pumps.
     pub fn mine(&mut self, n: u32) {
         self.chain.mine_blocks(n);

@@ -315,6 +315,10 @@ impl Channel {
     pub fn feerate(&self) -> FeeRatePerKw {
         self.feerate
     }
+    /// Whether the channel was opened as a public (announced) one.
+    pub fn is_announced(&self) -> bool {
+        self.announced
+    }
     /// The confirmed short channel id, once known.
     pub fn short_channel_id(&self) -> Option<ShortChannelId> {
         self.short_channel_id

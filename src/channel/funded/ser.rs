@@ -642,15 +642,9 @@ impl Channel {
             .collect::<Result<Vec<_>, _>>()?;
         let to_holder = MilliSatoshi(f.req(18)?);
         let to_counterparty = MilliSatoshi(f.req(20)?);
-        // Settled balances plus every HTLC still tracked make the channel.
-        let total = outbound
-            .iter()
-            .map(|h| h.amount.0)
-            .chain(inbound.iter().map(|h| h.amount.0))
-            .try_fold(to_holder.0.checked_add(to_counterparty.0), |acc, a| {
-                Some(acc?.checked_add(a))
-            })
-            .flatten();
+        // The settled balances make the channel: an HTLC in flight is still
+        // counted in its offerer's settled balance until it is forgotten.
+        let total = to_holder.0.checked_add(to_counterparty.0);
         if total != params.channel_value.to_sat().checked_mul(1000) {
             return Err(DecodeError::InvalidValue);
         }
