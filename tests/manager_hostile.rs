@@ -499,6 +499,26 @@ fn bolt2_fulfill_unknown_id_uncommitted() {
     fx.assert_failed("bolt2-fulfill-unknown-id");
 }
 
+/// A second `update_fulfill_htlc` for an HTLC already fulfilled: it is no
+/// longer in the current commitment as an open HTLC.
+#[test]
+fn bolt2_fulfill_unknown_id_twice() {
+    let mut fx = Fx::new(0);
+    let preimage = fx.htlc_0_to_1(HTLC_MSAT);
+    let m: Message = UpdateFulfillHtlc {
+        channel_id: fx.chan,
+        id: 0,
+        payment_preimage: preimage,
+        attribution_data: None,
+        unknown_tlvs: Default::default(),
+    }
+    .into();
+    fx.inject(&m);
+    fx.misbehave(&m);
+    let tx = fx.assert_failed("bolt2-fulfill-unknown-id");
+    assert!(has_output(&tx, HTLC_MSAT / 1000), "HTLC missing: {tx:?}");
+}
+
 /// `update_fail_htlc` naming no HTLC of the current commitment.
 #[test]
 fn bolt2_fail_unknown_id() {
@@ -960,6 +980,42 @@ fn bolt2_reestablish_peer_behind() {
     r1.next_commitment_number = 1;
     fx.misbehave(&r1.into());
     fx.assert_failed("bolt2-reestablish-peer-behind");
+}
+
+/// After a reconnection, anything before the peer's `channel_reestablish`
+/// ("MUST wait to receive the other node's `channel_reestablish` message
+/// before sending any other messages for that channel").
+#[test]
+fn bolt2_reestablish_first() {
+    let mut fx = Fx::new(0);
+    let _r1 = reconnect_and_take_reestablish(&mut fx);
+    let m = fx.add(0, 1_000_000, fx.cltv());
+    fx.misbehave(&m);
+    fx.assert_failed("bolt2-reestablish-first");
+}
+
+/// The peer claims a `next_commitment_number` far ahead while its
+/// `next_revocation_number` and secret prove our current commitment is not
+/// revoked. Broadcasting it is safe then, and we must: a close without
+/// broadcast leaves our funds to the peer's goodwill (it can simply never
+/// broadcast). Only a *proven* revocation (next test) forbids it.
+#[test]
+#[ignore = "BUG: an unproven next_commitment_number claim is taken as our data loss (DataLoss::Ours): channel closed with no broadcast, funds stuck until the lying peer broadcasts"]
+fn reestablish_unproven_commitment_claim_still_broadcasts() {
+    let mut fx = Fx::new(0);
+    let mut r1 = reconnect_and_take_reestablish(&mut fx);
+    r1.next_commitment_number += 5;
+    fx.misbehave(&r1.into());
+    let events = fx.net.take_events(0);
+    assert!(
+        closed_reason(&events, fx.chan).is_some(),
+        "not closed: {events:?}"
+    );
+    assert_eq!(
+        fx.funding_spends().len(),
+        1,
+        "our commitment was not broadcast"
+    );
 }
 
 /// A `channel_reestablish` in the middle of normal operation.
