@@ -150,4 +150,5 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
         "quiescence",
         crate::channel::quiescence::fuzz::fuzz_quiescence,
     ),
+    ("channel_read", crate::channel::fuzz::fuzz_channel_read),
 ];

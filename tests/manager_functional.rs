@@ -178,9 +178,12 @@ fn unknown_payment_is_failed_back() {
         .unwrap();
     net.pump();
     match net.payment_result(0, pid) {
-        Err(Event::PaymentFailed { reason, .. }) => {
-            assert_eq!(reason, PaymentFailureReason::RecipientRejected)
-        }
+        Err(e) => match *e {
+            Event::PaymentFailed { reason, .. } => {
+                assert_eq!(reason, PaymentFailureReason::RecipientRejected)
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        },
         other => panic!("expected a failure, got {other:?}"),
     }
     assert_eq!(net.balance_msat(1, &id), 0);
@@ -520,4 +523,132 @@ fn in_progress_persistence_holds_messages_until_completed() {
     }
     assert!(net.payment_result(0, pid).is_ok());
     assert_eq!(net.balance_msat(1, &id), 60_000);
+}
+
+#[test]
+fn funding_waits_for_in_progress_monitor_persistence() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    // The fundee's monitor persists in the background: funding_signed
+    // must not leave before it completes.
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::InProgress);
+    let b = net.node(1).node_id;
+    let temp = net
+        .node(0)
+        .manager
+        .create_channel(b, 500_000, 0, 7, None)
+        .unwrap();
+    net.pump();
+    let script = net
+        .take_events(0)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = lnkit::bitcoin::Transaction {
+        version: lnkit::bitcoin::transaction::Version::TWO,
+        lock_time: lnkit::bitcoin::absolute::LockTime::ZERO,
+        input: vec![lnkit::bitcoin::TxIn::default()],
+        output: vec![lnkit::bitcoin::TxOut {
+            value: lnkit::bitcoin::Amount::from_sat(500_000),
+            script_pubkey: script,
+        }],
+    };
+    net.node(0)
+        .manager
+        .funding_transaction_generated(&temp, &b, tx)
+        .unwrap();
+    net.pump();
+    assert!(
+        !net.take_events(0)
+            .iter()
+            .any(|e| matches!(e, Event::ChannelPending { .. })),
+        "the funder must not see funding_signed before the fundee persisted"
+    );
+    assert!(net.chain.mempool().is_empty(), "no funding broadcast yet");
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::Completed);
+    net.complete_persistence(1);
+    assert!(net.take_events(0).iter().any(|e| matches!(
+        e,
+        Event::ChannelPending {
+            user_channel_id: 7,
+            ..
+        }
+    )));
+    assert_eq!(net.chain.mempool().len(), 1, "funding broadcast");
+    net.mine(6);
+    assert!(net
+        .take_events(1)
+        .iter()
+        .any(|e| matches!(e, Event::ChannelReady { .. })));
+}
+
+#[test]
+fn manual_acceptance_and_rejection() {
+    let mut cfg = lnkit::config::UserConfig::default();
+    cfg.manually_accept_inbound_channels = true;
+    let mut net = Network::with_configs(vec![lnkit::config::UserConfig::default(), cfg]);
+    net.connect(0, 1);
+    let (a, b) = (net.node(0).node_id, net.node(1).node_id);
+    // Rejected: the opener is told and forgets the channel.
+    net.node(0)
+        .manager
+        .create_channel(b, 400_000, 0, 1, None)
+        .unwrap();
+    net.pump();
+    let temp = net
+        .take_events(1)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                funding_satoshis: 400_000,
+                ..
+            } => Some(temporary_channel_id),
+            _ => None,
+        })
+        .expect("OpenChannelRequest");
+    net.node(1)
+        .manager
+        .reject_inbound_channel(&temp, &a)
+        .unwrap();
+    net.pump();
+    assert!(net
+        .take_events(0)
+        .iter()
+        .any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == temp)));
+    assert!(net.node(0).manager.list_channels().is_empty());
+    // Accepted: the channel opens.
+    net.node(0)
+        .manager
+        .create_channel(b, 400_000, 0, 2, None)
+        .unwrap();
+    net.pump();
+    let temp = net
+        .take_events(1)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                ..
+            } => Some(temporary_channel_id),
+            _ => None,
+        })
+        .unwrap();
+    net.node(1)
+        .manager
+        .accept_inbound_channel(&temp, &a, 99)
+        .unwrap();
+    net.pump();
+    assert!(net
+        .node(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::FundingGenerationReady { .. })));
 }

@@ -43,24 +43,24 @@ impl ChannelManager {
                             Err(e) => log_warn!(self.logger(), "channel {}: {}", id, e),
                         }
                     }
-                    Some(ChannelEntry::Funded(f)) => {
-                        if f.chan.has_expiring_outbound(height, OUTBOUND_HTLC_GRACE) {
-                            log_warn!(
-                                self.logger(),
-                                "channel {}: an offered HTLC is about to expire, force-closing",
-                                id
-                            );
-                            self.fail_channel(
-                                peer,
-                                node,
-                                id,
-                                ClosureReason::ProcessingError {
-                                    err: "bolt2-offered-htlc-deadline".into(),
-                                },
-                                true,
-                                true,
-                            );
-                        }
+                    Some(ChannelEntry::Funded(f))
+                        if f.chan.has_expiring_outbound(height, OUTBOUND_HTLC_GRACE) =>
+                    {
+                        log_warn!(
+                            self.logger(),
+                            "channel {}: an offered HTLC is about to expire, force-closing",
+                            id
+                        );
+                        self.fail_channel(
+                            peer,
+                            node,
+                            id,
+                            ClosureReason::ProcessingError {
+                                err: "bolt2-offered-htlc-deadline".into(),
+                            },
+                            true,
+                            true,
+                        );
                     }
                     _ => {}
                 }

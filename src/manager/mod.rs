@@ -447,19 +447,17 @@ impl ChannelManager {
                     });
                 }
             }
-            Some(ChannelEntry::Pending(p)) => {
-                if !p.monitor_persisted {
-                    p.monitor_persisted = true;
-                    for m in p.held.drain(..) {
-                        peer.outbox.push(MessageSendEvent::SendMessage {
-                            node_id: node,
-                            msg: m,
-                        });
-                    }
-                    if let Some(tx) = p.funding_tx.as_ref().filter(|_| !p.funding_broadcast) {
-                        self.deps.broadcaster.broadcast_transactions(&[tx]);
-                        p.funding_broadcast = true;
-                    }
+            Some(ChannelEntry::Pending(p)) if !p.monitor_persisted => {
+                p.monitor_persisted = true;
+                for m in p.held.drain(..) {
+                    peer.outbox.push(MessageSendEvent::SendMessage {
+                        node_id: node,
+                        msg: m,
+                    });
+                }
+                if let Some(tx) = p.funding_tx.as_ref().filter(|_| !p.funding_broadcast) {
+                    self.deps.broadcaster.broadcast_transactions(&[tx]);
+                    p.funding_broadcast = true;
                 }
             }
             _ => {}

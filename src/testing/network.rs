@@ -714,7 +714,7 @@ impl Network {
         &mut self,
         from: usize,
         invoice: &Bolt11Invoice,
-    ) -> Result<PaymentPreimage, Event> {
+    ) -> Result<PaymentPreimage, Box<Event>> {
         let id = self.payment_id();
         let params = RouteParameters::from_payment_params_and_value(
             PaymentParameters::from_bolt11_invoice(invoice),
@@ -730,22 +730,28 @@ impl Network {
                 params,
                 Retry::Attempts(0),
             )
-            .map_err(|e| Event::PaymentFailed {
-                payment_id: id,
-                payment_hash: invoice.payment_hash(),
-                reason: match e {
-                    crate::manager::RetryableSendFailure::RouteNotFound => {
-                        crate::manager::PaymentFailureReason::RouteNotFound
-                    }
-                    _ => crate::manager::PaymentFailureReason::RetriesExhausted,
-                },
+            .map_err(|e| {
+                Box::new(Event::PaymentFailed {
+                    payment_id: id,
+                    payment_hash: invoice.payment_hash(),
+                    reason: match e {
+                        crate::manager::RetryableSendFailure::RouteNotFound => {
+                            crate::manager::PaymentFailureReason::RouteNotFound
+                        }
+                        _ => crate::manager::PaymentFailureReason::RetriesExhausted,
+                    },
+                })
             })?;
         self.pump();
         self.payment_result(from, id)
     }
 
     /// The outcome of payment `id` among node `from`'s events.
-    pub fn payment_result(&self, from: usize, id: PaymentId) -> Result<PaymentPreimage, Event> {
+    pub fn payment_result(
+        &self,
+        from: usize,
+        id: PaymentId,
+    ) -> Result<PaymentPreimage, Box<Event>> {
         for e in &self.nodes[from].events {
             match e {
                 Event::PaymentSent {
@@ -754,16 +760,16 @@ impl Network {
                     ..
                 } if *payment_id == id => return Ok(*payment_preimage),
                 Event::PaymentFailed { payment_id, .. } if *payment_id == id => {
-                    return Err(e.clone())
+                    return Err(Box::new(e.clone()))
                 }
                 _ => {}
             }
         }
-        Err(Event::PaymentFailed {
+        Err(Box::new(Event::PaymentFailed {
             payment_id: id,
             payment_hash: crate::types::PaymentHash([0; 32]),
             reason: crate::manager::PaymentFailureReason::PaymentExpired,
-        })
+        }))
     }
 
     /// Restarts node `i` from what it persisted: its manager bytes (as of

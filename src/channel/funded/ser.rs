@@ -179,10 +179,7 @@ fn write_common(b: &mut Vec<u8>, id: u64, amount: MilliSatoshi, cltv: u32, hash:
     rec(b, 6, hash);
 }
 
-fn stage_byte<T: Copy>(all: &[T], s: T) -> u8
-where
-    T: PartialEq,
-{
+fn stage_byte<T: Copy + PartialEq>(all: &[T], s: T) -> u8 {
     all.iter().position(|x| *x == s).unwrap_or(0) as u8
 }
 
@@ -642,10 +639,20 @@ impl Channel {
             .collect::<Result<Vec<_>, _>>()?;
         let to_holder = MilliSatoshi(f.req(18)?);
         let to_counterparty = MilliSatoshi(f.req(20)?);
-        // The settled balances make the channel: an HTLC in flight is still
-        // counted in its offerer's settled balance until it is forgotten.
-        let total = to_holder.0.checked_add(to_counterparty.0);
-        if total != params.channel_value.to_sat().checked_mul(1000) {
+        // The settled balances make the channel (an HTLC's value stays
+        // with the side that offered it until it is forgotten), and each
+        // side's HTLCs in flight are covered by its settled balance.
+        let out_sum = outbound
+            .iter()
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        let in_sum = inbound
+            .iter()
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        if to_holder.0.checked_add(to_counterparty.0)
+            != params.channel_value.to_sat().checked_mul(1000)
+            || out_sum.map_or(true, |s| s > to_holder.0)
+            || in_sum.map_or(true, |s| s > to_counterparty.0)
+        {
             return Err(DecodeError::InvalidValue);
         }
 
