@@ -29,6 +29,7 @@
 
 mod chain;
 pub mod events;
+pub mod fuzz;
 mod handler;
 mod payments;
 mod ser;

@@ -680,14 +680,27 @@ impl Channel {
             _ => return Err(DecodeError::InvalidValue),
         };
 
+        let holder_limits = read_limits(raw_req(&f, 10)?)?;
+        let counterparty_limits = read_limits(raw_req(&f, 12)?)?;
+        // Establishment refuses a reserve above the funding
+        // (`bolt2-open-reserve-too-large`, `bolt2-accept-reserve-too-large`):
+        // a larger one is corrupt, and its msat value would overflow the
+        // balance arithmetic.
+        let value_sat = params.channel_value.to_sat();
+        if holder_limits.channel_reserve_satoshis > value_sat
+            || counterparty_limits.channel_reserve_satoshis > value_sat
+        {
+            return Err(DecodeError::InvalidValue);
+        }
+
         let channel = Channel {
             channel_id: f.req(0)?,
             user_channel_id: read_u128(&f, 2)?,
             params,
             channel_type: f.req(6)?,
             announced: read_bool(&f, 8)?,
-            holder_limits: read_limits(raw_req(&f, 10)?)?,
-            counterparty_limits: read_limits(raw_req(&f, 12)?)?,
+            holder_limits,
+            counterparty_limits,
             config: read_config(raw_req(&f, 14)?)?,
             signer,
             to_holder,
