@@ -708,7 +708,6 @@ fn bolt2_raa_secret() {
 /// does not hold it, is confirmed deep enough, the payment must fail back
 /// to the wallet rather than stay pending forever.
 #[test]
-#[ignore = "BUG: after a force close no payment is ever resolved: the monitor has no HTLC-failed event and the manager ignores MonitorEvent::HtlcEvent (manager/mod.rs process_monitor_events), so the payment stays pending forever"]
 fn htlc_missing_from_our_confirmed_commitment_fails_the_payment() {
     let mut fx = Fx::new(0);
     let mut raa = raa_from_1(&mut fx);
@@ -1026,7 +1025,6 @@ fn bolt2_reestablish_first() {
 /// broadcast leaves our funds to the peer's goodwill (it can simply never
 /// broadcast). Only a *proven* revocation (next test) forbids it.
 #[test]
-#[ignore = "BUG: an unproven next_commitment_number claim is taken as our data loss (DataLoss::Ours): channel closed with no broadcast, funds stuck until the lying peer broadcasts"]
 fn reestablish_unproven_commitment_claim_still_broadcasts() {
     let mut fx = Fx::new(0);
     let mut r1 = reconnect_and_take_reestablish(&mut fx);
@@ -1228,7 +1226,6 @@ fn unknown_channel_messages_get_an_error_and_close_nothing() {
 
 /// `closing_signed` for a channel we do not have gets an `error` too.
 #[test]
-#[ignore = "BUG: closing_signed for an unknown channel is dropped silently (close.rs), no error (BOLT 1 SHOULD)"]
 fn unknown_channel_closing_signed_gets_an_error() {
     let mut fx = Fx::new(0);
     let unknown = ChannelId([0x99; 32]);
@@ -1273,7 +1270,6 @@ fn assert_consistent_reaction(fx: &mut Fx, msg: Message) {
 
 /// `funding_signed` for a channel already in normal operation.
 #[test]
-#[ignore = "BUG: sends an error naming the live channel (the peer force-closes on it) but keeps the channel itself (BOLT 1: the sender MUST fail it)"]
 fn wrong_phase_funding_signed_for_funded_channel() {
     let mut fx = Fx::new(0);
     let mut m = FundingSigned::sample(&mut SampleRng::new(1));
@@ -1283,7 +1279,6 @@ fn wrong_phase_funding_signed_for_funded_channel() {
 
 /// `accept_channel` whose temporary id is a funded channel's id.
 #[test]
-#[ignore = "BUG: sends an error naming the live channel (the peer force-closes on it) but keeps the channel itself (BOLT 1: the sender MUST fail it)"]
 fn wrong_phase_accept_channel_for_funded_channel() {
     let mut fx = Fx::new(0);
     let mut m = AcceptChannel::sample(&mut SampleRng::new(1));
@@ -1294,7 +1289,6 @@ fn wrong_phase_accept_channel_for_funded_channel() {
 /// `funding_created` whose temporary id is a funded channel's id: the
 /// funded channel must not be dropped from the manager.
 #[test]
-#[ignore = "BUG: funding_created whose temporary_channel_id is a funded channel id removes that channel from the manager (handler.rs channels.remove before the kind check): no ChannelClosed, no broadcast, error sent"]
 fn wrong_phase_funding_created_for_funded_channel() {
     let mut fx = Fx::new(0);
     let mut m = FundingCreated::sample(&mut SampleRng::new(1));
@@ -1304,7 +1298,6 @@ fn wrong_phase_funding_created_for_funded_channel() {
 
 /// `open_channel` reusing a funded channel's id as its temporary id.
 #[test]
-#[ignore = "BUG: sends an error naming the live channel (the peer force-closes on it) but keeps the channel itself (BOLT 1: the sender MUST fail it)"]
 fn wrong_phase_open_channel_reusing_a_channel_id() {
     let mut fx = Fx::new(0);
     let mut m = OpenChannel::sample(&mut SampleRng::new(1));
@@ -1318,7 +1311,6 @@ fn wrong_phase_open_channel_reusing_a_channel_id() {
 /// `commitment_signed` for a channel whose funding is not yet confirmed
 /// (before `channel_ready`).
 #[test]
-#[ignore = "BUG: sends an error naming the live channel (the peer force-closes on it) but keeps the channel itself (BOLT 1: the sender MUST fail it)"]
 fn wrong_phase_commitment_signed_before_channel_ready() {
     let mut net = Network::new(2);
     net.connect(0, 1);

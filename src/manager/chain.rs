@@ -87,6 +87,7 @@ impl ChannelManager {
             self.after_channel_change(peer, node);
         });
         self.fail_expiring_claimables();
+        self.fail_parked_htlcs(height);
     }
 }
 

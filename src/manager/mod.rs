@@ -258,6 +258,8 @@ pub struct ChannelManager {
     pub(crate) pending_events: Mutex<VecDeque<Event>>,
     pub(crate) payments: Mutex<HashMap<PaymentId, PendingPayment>>,
     pub(crate) claimable: Mutex<HashMap<crate::types::PaymentHash, ClaimablePayment>>,
+    /// Our HTLCs on force-closed channels, waiting for the chain.
+    pub(crate) closed_htlcs: Mutex<Vec<payments::ParkedHtlc>>,
     pub(crate) needs_persist: AtomicBool,
     pub(crate) highest_seen_timestamp: AtomicU64,
     pub(crate) last_scid_alias: AtomicU64,
@@ -305,6 +307,7 @@ impl ChannelManager {
             pending_events: Mutex::new(VecDeque::new()),
             payments: Mutex::new(HashMap::new()),
             claimable: Mutex::new(HashMap::new()),
+            closed_htlcs: Mutex::new(Vec::new()),
             needs_persist: AtomicBool::new(true),
             highest_seen_timestamp: AtomicU64::new(params.best_block.height as u64),
             last_scid_alias: AtomicU64::new(alias_seed >> 16),
@@ -521,6 +524,7 @@ impl ChannelManager {
             }
             drop(scids);
             self.channel_closed_with_htlcs(f);
+            self.park_outbound_htlcs(f);
         }
         if tell_peer {
             Self::send(
@@ -611,28 +615,37 @@ impl ChannelManager {
                         self.monitor_updated(p, node, cid, monitor_update_id)
                     });
                 }
+                MonitorEvent::HtlcEvent {
+                    funding_outpoint,
+                    payment_hash,
+                    payment_preimage,
+                    ..
+                } => self.closed_htlc_claimed(funding_outpoint, payment_hash, payment_preimage),
                 MonitorEvent::CommitmentTxConfirmed {
                     funding_outpoint,
                     kind,
+                    height,
                     ..
                 } => {
-                    let Some((node, cid)) = lock(&self.by_outpoint).get(&funding_outpoint).copied()
-                    else {
-                        continue;
-                    };
-                    let reason =
-                        if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative) {
-                            ClosureReason::CooperativeClosure
-                        } else {
-                            ClosureReason::CommitmentTxConfirmed
-                        };
-                    self.with_peer(&node, |p| {
-                        self.fail_channel(p, node, cid, reason, false, false)
-                    });
+                    let found = lock(&self.by_outpoint).get(&funding_outpoint).copied();
+                    if let Some((node, cid)) = found {
+                        let reason =
+                            if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative)
+                            {
+                                ClosureReason::CooperativeClosure
+                            } else {
+                                ClosureReason::CommitmentTxConfirmed
+                            };
+                        self.with_peer(&node, |p| {
+                            self.fail_channel(p, node, cid, reason, false, false)
+                        });
+                    }
+                    self.commitment_confirmed(funding_outpoint, &kind, height);
                 }
-                _ => {}
             }
         }
+        // Blocks may have passed before the events were read.
+        self.fail_parked_htlcs(self.current_best_block().height);
     }
 
     /// Opens a channel of `channel_value_satoshis` to a connected peer,

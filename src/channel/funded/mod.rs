@@ -482,7 +482,10 @@ impl Channel {
         feerate: FeeRatePerKw,
     ) -> impl Iterator<Item = (&'a Htlc, bool)> + 'a {
         let (dust, broadcaster) = if local {
-            (self.params.holder_dust_limit, crate::channel::tx::Side::Holder)
+            (
+                self.params.holder_dust_limit,
+                crate::channel::tx::Side::Holder,
+            )
         } else {
             (
                 self.params.counterparty_dust_limit,
@@ -500,7 +503,9 @@ impl Channel {
 
     /// Untrimmed HTLCs of a view on the local (or remote) commitment.
     pub(crate) fn untrimmed(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> usize {
-        self.trimmed(view, local, feerate).filter(|(_, t)| !t).count()
+        self.trimmed(view, local, feerate)
+            .filter(|(_, t)| !t)
+            .count()
     }
 
     /// What the funder pays on a commitment with `untrimmed` HTLC outputs
@@ -511,7 +516,12 @@ impl Channel {
 
     /// The dust HTLC value (msat) on the local (or remote) commitment of
     /// a view: value lost to miners on a force close.
-    pub(crate) fn dust_exposure_msat(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> u64 {
+    pub(crate) fn dust_exposure_msat(
+        &self,
+        view: &View,
+        local: bool,
+        feerate: FeeRatePerKw,
+    ) -> u64 {
         self.trimmed(view, local, feerate)
             .filter(|(_, t)| *t)
             .map(|(h, _)| h.amount.0)
