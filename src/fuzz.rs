@@ -151,4 +151,5 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
         crate::channel::quiescence::fuzz::fuzz_quiescence,
     ),
     ("channel_read", crate::channel::fuzz::fuzz_channel_read),
+    ("manager_read", crate::manager::fuzz::fuzz_manager_read),
 ];

@@ -524,3 +524,222 @@ fn in_progress_persistence_holds_messages_until_completed() {
     assert!(net.payment_result(0, pid).is_ok());
     assert_eq!(net.balance_msat(1, &id), 60_000);
 }
+
+#[test]
+fn funding_waits_for_in_progress_monitor_persistence() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    // The fundee's monitor persists in the background: funding_signed
+    // must not leave before it completes.
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::InProgress);
+    let b = net.node(1).node_id;
+    let temp = net
+        .node(0)
+        .manager
+        .create_channel(b, 500_000, 0, 7, None)
+        .unwrap();
+    net.pump();
+    let script = net
+        .take_events(0)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = lnkit::bitcoin::Transaction {
+        version: lnkit::bitcoin::transaction::Version::TWO,
+        lock_time: lnkit::bitcoin::absolute::LockTime::ZERO,
+        input: vec![lnkit::bitcoin::TxIn::default()],
+        output: vec![lnkit::bitcoin::TxOut {
+            value: lnkit::bitcoin::Amount::from_sat(500_000),
+            script_pubkey: script,
+        }],
+    };
+    net.node(0)
+        .manager
+        .funding_transaction_generated(&temp, &b, tx)
+        .unwrap();
+    net.pump();
+    assert!(
+        !net.take_events(0)
+            .iter()
+            .any(|e| matches!(e, Event::ChannelPending { .. })),
+        "the funder must not see funding_signed before the fundee persisted"
+    );
+    assert!(net.chain.mempool().is_empty(), "no funding broadcast yet");
+    net.node(1)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::Completed);
+    net.complete_persistence(1);
+    assert!(net.take_events(0).iter().any(|e| matches!(
+        e,
+        Event::ChannelPending {
+            user_channel_id: 7,
+            ..
+        }
+    )));
+    assert_eq!(net.chain.mempool().len(), 1, "funding broadcast");
+    net.mine(6);
+    assert!(net
+        .take_events(1)
+        .iter()
+        .any(|e| matches!(e, Event::ChannelReady { .. })));
+}
+
+#[test]
+fn manual_acceptance_and_rejection() {
+    let cfg = lnkit::config::UserConfig {
+        manually_accept_inbound_channels: true,
+        ..Default::default()
+    };
+    let mut net = Network::with_configs(vec![lnkit::config::UserConfig::default(), cfg]);
+    net.connect(0, 1);
+    let (a, b) = (net.node(0).node_id, net.node(1).node_id);
+    // Rejected: the opener is told and forgets the channel.
+    net.node(0)
+        .manager
+        .create_channel(b, 400_000, 0, 1, None)
+        .unwrap();
+    net.pump();
+    let temp = net
+        .take_events(1)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                funding_satoshis: 400_000,
+                ..
+            } => Some(temporary_channel_id),
+            _ => None,
+        })
+        .expect("OpenChannelRequest");
+    net.node(1)
+        .manager
+        .reject_inbound_channel(&temp, &a)
+        .unwrap();
+    net.pump();
+    assert!(net
+        .take_events(0)
+        .iter()
+        .any(|e| matches!(e, Event::ChannelClosed { channel_id, .. } if *channel_id == temp)));
+    assert!(net.node(0).manager.list_channels().is_empty());
+    // Accepted: the channel opens.
+    net.node(0)
+        .manager
+        .create_channel(b, 400_000, 0, 2, None)
+        .unwrap();
+    net.pump();
+    let temp = net
+        .take_events(1)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::OpenChannelRequest {
+                temporary_channel_id,
+                ..
+            } => Some(temporary_channel_id),
+            _ => None,
+        })
+        .unwrap();
+    net.node(1)
+        .manager
+        .accept_inbound_channel(&temp, &a, 99)
+        .unwrap();
+    net.pump();
+    assert!(net
+        .node(0)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::FundingGenerationReady { .. })));
+}
+
+#[test]
+fn underpaying_an_invoice_is_refused() {
+    let mut net = Network::new(2);
+    let id = net.open_channel(0, 1, 1_000_000, 0);
+    let inv = invoice(&net, 1, 80_000);
+    let pid = net.payment_id();
+    let params = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::from_bolt11_invoice(&inv),
+        30_000,
+    );
+    net.node(0)
+        .manager
+        .send_payment(
+            inv.payment_hash(),
+            RecipientOnionFields::secret_only(inv.payment_secret()),
+            pid,
+            params,
+            Retry::Attempts(0),
+        )
+        .unwrap();
+    net.pump();
+    assert!(net
+        .take_events(1)
+        .iter()
+        .all(|e| !matches!(e, Event::PaymentClaimable { .. })));
+    assert!(net.payment_result(0, pid).is_err());
+    assert_eq!(net.balance_msat(1, &id), 0);
+    assert_conserved(&net, &id, 1_000_000);
+}
+
+#[test]
+fn channel_manager_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<lnkit::manager::ChannelManager>();
+}
+
+#[test]
+fn fundee_forgets_a_channel_whose_funding_never_confirms() {
+    let mut net = Network::new(2);
+    net.connect(0, 1);
+    let b = net.node(1).node_id;
+    let temp = net
+        .node(0)
+        .manager
+        .create_channel(b, 300_000, 0, 0, None)
+        .unwrap();
+    net.pump();
+    let script = net
+        .take_events(0)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::FundingGenerationReady { output_script, .. } => Some(output_script),
+            _ => None,
+        })
+        .unwrap();
+    let tx = lnkit::bitcoin::Transaction {
+        version: lnkit::bitcoin::transaction::Version::TWO,
+        lock_time: lnkit::bitcoin::absolute::LockTime::ZERO,
+        input: vec![lnkit::bitcoin::TxIn::default()],
+        output: vec![lnkit::bitcoin::TxOut {
+            value: lnkit::bitcoin::Amount::from_sat(300_000),
+            script_pubkey: script,
+        }],
+    };
+    net.node(0)
+        .manager
+        .funding_transaction_generated(&temp, &b, tx)
+        .unwrap();
+    net.pump();
+    assert_eq!(net.node(1).manager.list_channels().len(), 1);
+    // The funding transaction never confirms: mine empty blocks past
+    // BOLT 2's 2016-block timeout.
+    for _ in 0..2020 {
+        net.chain.mine_block_with(Vec::new());
+        if net.node(1).manager.list_channels().is_empty() {
+            break;
+        }
+    }
+    net.pump();
+    assert!(net.node(1).manager.list_channels().is_empty());
+    assert!(net.take_events(1).iter().any(|e| matches!(
+        e,
+        Event::ChannelClosed {
+            reason: ClosureReason::FundingAborted,
+            ..
+        }
+    )));
+}

@@ -1,4 +1,4 @@
-//! The README's ten-line wallet test, verbatim: `lnkit::testing` used only
+//! The README's ten-line wallet test: `lnkit::testing` used only
 //! through its public API, as a wallet developer's own test would.
 
 use lnkit::testing::Network;

@@ -236,6 +236,31 @@ impl ChannelManager {
         }
     }
 
+    fn channel_error_or_unknown(&self, peer: &mut PeerState, node: PublicKey, id: ChannelId) {
+        if peer.channels.contains_key(&id) {
+            self.channel_error(
+                peer,
+                node,
+                id,
+                crate::channel::establish::ChannelError::Close {
+                    tag: "bolt2-wrong-phase",
+                    message: "closing_signed for a channel not in normal operation".into(),
+                },
+            );
+        } else {
+            Self::send(
+                peer,
+                node,
+                crate::msgs::ErrorMessage {
+                    channel_id: id,
+                    data: crate::codec::WithU16Len(b"unknown channel".to_vec()),
+                    unknown_tlvs: Default::default(),
+                }
+                .into(),
+            );
+        }
+    }
+
     /// The peer's `closing_signed`.
     pub(crate) fn closing_signed(
         &self,
@@ -245,7 +270,7 @@ impl ChannelManager {
     ) {
         let id = msg.channel_id;
         let Some(ChannelEntry::Funded(f)) = peer.channels.get_mut(&id) else {
-            return;
+            return self.channel_error_or_unknown(peer, node, id);
         };
         let Some(n) = f.closing.as_mut().and_then(|c| c.negotiation.as_mut()) else {
             return self.channel_error(

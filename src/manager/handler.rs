@@ -37,6 +37,32 @@ fn warning_msg(channel_id: ChannelId, text: &str) -> Message {
 }
 
 impl ChannelManager {
+    /// A message that cannot apply to `channel_id` in its phase (or names
+    /// no channel). BOLT 1: we answer with an `error`, and "when sending
+    /// `error`: MUST fail the channel(s) referred to by the error message"
+    /// — so a live channel it names is failed (our commitment broadcast).
+    fn wrong_phase(
+        &self,
+        peer: &mut PeerState,
+        node: PublicKey,
+        channel_id: ChannelId,
+        what: &str,
+    ) {
+        if peer.channels.contains_key(&channel_id) {
+            self.channel_error(
+                peer,
+                node,
+                channel_id,
+                ChannelError::Close {
+                    tag: "bolt2-wrong-phase",
+                    message: format!("{what} does not apply to the channel in its phase"),
+                },
+            );
+        } else {
+            Self::send(peer, node, error_msg(channel_id, "unknown channel"));
+        }
+    }
+
     /// Runs `f` on the peer's state, then the follow-up work.
     fn on_peer(&self, node: PublicKey, f: impl FnOnce(&mut PeerState)) {
         self.with_peer(&node, |peer| {
@@ -51,15 +77,15 @@ impl ChannelManager {
         &self,
         node: PublicKey,
         channel_id: ChannelId,
+        what: &str,
         is_update: bool,
         f: impl FnOnce(&mut FundedEntry, &Self) -> Result<Outcome, ChannelError>,
     ) {
         self.on_peer(node, |peer| {
             let Some(ChannelEntry::Funded(entry)) = peer.channels.get_mut(&channel_id) else {
                 // BOLT 1: a message for an unknown channel gets an error
-                // for that channel.
-                Self::send(peer, node, error_msg(channel_id, "unknown channel"));
-                return;
+                // for that channel (and a channel in another phase fails).
+                return self.wrong_phase(peer, node, channel_id, what);
             };
             if is_update {
                 if let Err(e) = entry.quiescence.may_accept_update() {
@@ -130,6 +156,7 @@ impl ChannelManager {
             held,
             our_ready: pending_ready,
             awaiting_reestablish,
+            created_height,
         } = p;
         let funded = match pending.into_funded() {
             Ok(f) => f,
@@ -147,6 +174,7 @@ impl ChannelManager {
                     held,
                     our_ready: pending_ready,
                     awaiting_reestablish,
+                    created_height,
                 };
                 peer.channels
                     .insert(id, ChannelEntry::Pending(Box::new(p2)));
@@ -215,8 +243,7 @@ impl ChannelManager {
             _ => None,
         });
         let Some(temp) = temp else {
-            Self::send(peer, node, error_msg(msg.channel_id, "unknown channel"));
-            return;
+            return self.wrong_phase(peer, node, msg.channel_id, "funding_signed");
         };
         let Some(ChannelEntry::Outbound { chan, funding_tx }) = peer.channels.remove(&temp) else {
             return;
@@ -258,6 +285,7 @@ impl ChannelManager {
                         held: Vec::new(),
                         our_ready: None,
                         awaiting_reestablish: false,
+                        created_height: self.current_best_block().height,
                     })),
                 );
                 if done {
@@ -291,13 +319,14 @@ impl ChannelManager {
         node: PublicKey,
         msg: &FundingCreated,
     ) {
+        if !matches!(
+            peer.channels.get(&msg.temporary_channel_id),
+            Some(ChannelEntry::Inbound(_))
+        ) {
+            return self.wrong_phase(peer, node, msg.temporary_channel_id, "funding_created");
+        }
         let Some(ChannelEntry::Inbound(chan)) = peer.channels.remove(&msg.temporary_channel_id)
         else {
-            Self::send(
-                peer,
-                node,
-                error_msg(msg.temporary_channel_id, "unknown channel"),
-            );
             return;
         };
         let user_channel_id = chan.user_channel_id();
@@ -334,6 +363,7 @@ impl ChannelManager {
                         held: vec![signed.into()],
                         our_ready: None,
                         awaiting_reestablish: false,
+                        created_height: self.current_best_block().height,
                     })),
                 );
                 if done {
@@ -404,7 +434,7 @@ impl ChannelManager {
                     self.fail_channel(peer, node, id, reason, broadcast, true);
                 }
             },
-            _ => Self::send(peer, node, error_msg(id, "unknown channel")),
+            _ => self.wrong_phase(peer, node, id, "channel_reestablish"),
         }
     }
 }
@@ -414,12 +444,7 @@ impl ChannelMessageHandler for ChannelManager {
         let config = self.get_current_config();
         self.on_peer(node, |peer| {
             if peer.channels.contains_key(&msg.temporary_channel_id) {
-                Self::send(
-                    peer,
-                    node,
-                    error_msg(msg.temporary_channel_id, "temporary_channel_id reused"),
-                );
-                return;
+                return self.wrong_phase(peer, node, msg.temporary_channel_id, "open_channel");
             }
             if config.manually_accept_inbound_channels {
                 let ct = msg.channel_type.clone().unwrap_or_else(
@@ -458,12 +483,7 @@ impl ChannelMessageHandler for ChannelManager {
             let Some(ChannelEntry::Outbound { chan, .. }) =
                 peer.channels.get_mut(&msg.temporary_channel_id)
             else {
-                Self::send(
-                    peer,
-                    node,
-                    error_msg(msg.temporary_channel_id, "unknown channel"),
-                );
-                return;
+                return self.wrong_phase(peer, node, msg.temporary_channel_id, "accept_channel");
             };
             match chan.accept_channel(msg) {
                 Ok(()) => {
@@ -514,7 +534,7 @@ impl ChannelMessageHandler for ChannelManager {
                 Some(ChannelEntry::Funded(_)) => {
                     // A retransmission after a reconnection.
                 }
-                _ => Self::send(peer, node, error_msg(msg.channel_id, "unknown channel")),
+                _ => self.wrong_phase(peer, node, msg.channel_id, "channel_ready"),
             }
         });
     }
@@ -522,8 +542,7 @@ impl ChannelMessageHandler for ChannelManager {
     fn handle_stfu(&self, node: PublicKey, msg: &Stfu) {
         self.on_peer(node, |peer| {
             let Some(ChannelEntry::Funded(f)) = peer.channels.get_mut(&msg.channel_id) else {
-                Self::send(peer, node, error_msg(msg.channel_id, "unknown channel"));
-                return;
+                return self.wrong_phase(peer, node, msg.channel_id, "stfu");
             };
             let pending = f.chan.counterparty_has_pending_updates();
             if let Err(e) = f.quiescence.stfu_received(msg.initiator != 0, pending) {
@@ -535,7 +554,7 @@ impl ChannelMessageHandler for ChannelManager {
     fn handle_shutdown(&self, node: PublicKey, msg: &Shutdown) {
         let script = self.deps.signer_provider.get_shutdown_scriptpubkey();
         let anysegwit = true;
-        self.on_funded(node, msg.channel_id, false, |f, _| {
+        self.on_funded(node, msg.channel_id, "shutdown", false, |f, _| {
             f.chan.receive_shutdown(msg, anysegwit)?;
             // "A receiving node: if it hasn't sent a `shutdown`, MUST reply
             // to a `shutdown` message with a `shutdown`" (once its own
@@ -583,39 +602,45 @@ impl ChannelMessageHandler for ChannelManager {
 
     fn handle_update_add_htlc(&self, node: PublicKey, msg: &UpdateAddHtlc) {
         let max = self.max_feerate();
-        self.on_funded(node, msg.channel_id, true, |f, _| {
+        self.on_funded(node, msg.channel_id, "update_add_htlc", true, |f, _| {
             f.chan.update_add_htlc(msg, max).map(|_| Outcome::default())
         });
     }
 
     fn handle_update_fulfill_htlc(&self, node: PublicKey, msg: &UpdateFulfillHtlc) {
-        self.on_funded(node, msg.channel_id, true, |f, _| {
+        self.on_funded(node, msg.channel_id, "update_fulfill_htlc", true, |f, _| {
             f.chan.update_fulfill_htlc(msg)
         });
     }
 
     fn handle_update_fail_htlc(&self, node: PublicKey, msg: &UpdateFailHtlc) {
-        self.on_funded(node, msg.channel_id, true, |f, _| {
+        self.on_funded(node, msg.channel_id, "update_fail_htlc", true, |f, _| {
             f.chan.update_fail_htlc(msg).map(|_| Outcome::default())
         });
     }
 
     fn handle_update_fail_malformed_htlc(&self, node: PublicKey, msg: &UpdateFailMalformedHtlc) {
-        self.on_funded(node, msg.channel_id, true, |f, _| {
-            f.chan
-                .update_fail_malformed_htlc(msg)
-                .map(|_| Outcome::default())
-        });
+        self.on_funded(
+            node,
+            msg.channel_id,
+            "update_fail_malformed_htlc",
+            true,
+            |f, _| {
+                f.chan
+                    .update_fail_malformed_htlc(msg)
+                    .map(|_| Outcome::default())
+            },
+        );
     }
 
     fn handle_commitment_signed(&self, node: PublicKey, msg: &CommitmentSigned) {
-        self.on_funded(node, msg.channel_id, false, |f, _| {
+        self.on_funded(node, msg.channel_id, "commitment_signed", false, |f, _| {
             f.chan.commitment_signed(msg)
         });
     }
 
     fn handle_revoke_and_ack(&self, node: PublicKey, msg: &RevokeAndAck) {
-        self.on_funded(node, msg.channel_id, false, |f, _| {
+        self.on_funded(node, msg.channel_id, "revoke_and_ack", false, |f, _| {
             f.chan.revoke_and_ack(msg)
         });
     }
@@ -626,7 +651,7 @@ impl ChannelMessageHandler for ChannelManager {
             crate::chain::ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee,
         );
         let max = self.max_feerate();
-        self.on_funded(node, msg.channel_id, true, |f, _| {
+        self.on_funded(node, msg.channel_id, "update_fee", true, |f, _| {
             f.chan.update_fee(msg, min, max).map(|_| Outcome::default())
         });
     }

@@ -29,6 +29,7 @@
 
 mod chain;
 pub mod events;
+pub mod fuzz;
 mod handler;
 mod payments;
 mod ser;
@@ -217,6 +218,9 @@ pub(crate) struct PendingEntry {
     pub held: Vec<Message>,
     pub our_ready: Option<crate::msgs::ChannelReady>,
     pub awaiting_reestablish: bool,
+    /// The height when the channel was funded (or reloaded), for the
+    /// fundee's funding timeout.
+    pub created_height: u32,
 }
 
 pub(crate) struct FundedEntry {
@@ -262,6 +266,8 @@ pub struct ChannelManager {
     pub(crate) pending_events: Mutex<VecDeque<Event>>,
     pub(crate) payments: Mutex<HashMap<PaymentId, PendingPayment>>,
     pub(crate) claimable: Mutex<HashMap<crate::types::PaymentHash, ClaimablePayment>>,
+    /// Our HTLCs on force-closed channels, waiting for the chain.
+    pub(crate) closed_htlcs: Mutex<Vec<payments::ParkedHtlc>>,
     pub(crate) needs_persist: AtomicBool,
     pub(crate) highest_seen_timestamp: AtomicU64,
     pub(crate) last_scid_alias: AtomicU64,
@@ -309,6 +315,7 @@ impl ChannelManager {
             pending_events: Mutex::new(VecDeque::new()),
             payments: Mutex::new(HashMap::new()),
             claimable: Mutex::new(HashMap::new()),
+            closed_htlcs: Mutex::new(Vec::new()),
             needs_persist: AtomicBool::new(true),
             highest_seen_timestamp: AtomicU64::new(params.best_block.height as u64),
             last_scid_alias: AtomicU64::new(alias_seed >> 16),
@@ -524,6 +531,7 @@ impl ChannelManager {
         if let ChannelEntry::Funded(f) = &entry {
             forget_scids(&self.by_scid, node, channel_id);
             self.channel_closed_with_htlcs(f);
+            self.park_outbound_htlcs(f);
         }
         if tell_peer {
             Self::send(
@@ -614,28 +622,37 @@ impl ChannelManager {
                         self.monitor_updated(p, node, cid, monitor_update_id)
                     });
                 }
+                MonitorEvent::HtlcEvent {
+                    funding_outpoint,
+                    payment_hash,
+                    payment_preimage,
+                    ..
+                } => self.closed_htlc_claimed(funding_outpoint, payment_hash, payment_preimage),
                 MonitorEvent::CommitmentTxConfirmed {
                     funding_outpoint,
                     kind,
+                    height,
                     ..
                 } => {
-                    let Some((node, cid)) = lock(&self.by_outpoint).get(&funding_outpoint).copied()
-                    else {
-                        continue;
-                    };
-                    let reason =
-                        if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative) {
-                            ClosureReason::CooperativeClosure
-                        } else {
-                            ClosureReason::CommitmentTxConfirmed
-                        };
-                    self.with_peer(&node, |p| {
-                        self.fail_channel(p, node, cid, reason, false, false)
-                    });
+                    let found = lock(&self.by_outpoint).get(&funding_outpoint).copied();
+                    if let Some((node, cid)) = found {
+                        let reason =
+                            if matches!(kind, crate::chain::monitor::FundingSpendKind::Cooperative)
+                            {
+                                ClosureReason::CooperativeClosure
+                            } else {
+                                ClosureReason::CommitmentTxConfirmed
+                            };
+                        self.with_peer(&node, |p| {
+                            self.fail_channel(p, node, cid, reason, false, false)
+                        });
+                    }
+                    self.commitment_confirmed(funding_outpoint, &kind, height);
                 }
-                _ => {}
             }
         }
+        // Blocks may have passed before the events were read.
+        self.fail_parked_htlcs(self.current_best_block().height);
     }
 
     /// Opens a channel of `channel_value_satoshis` to a connected peer,
@@ -1029,6 +1046,7 @@ impl ChannelManager {
             });
         }
         self.fail_expiring_claimables();
+        self.fail_incomplete_mpp();
     }
 
     /// Signs pending updates of every live channel (one

@@ -31,6 +31,9 @@ pub const CLTV_CLAIM_BUFFER: u32 = 18;
 /// leave room for the claim buffer).
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 24;
 
+/// Timer ticks (~10 s each) an incomplete multi-part set waits.
+pub const MPP_TIMEOUT_TICKS: u8 = 6;
+
 /// Blocks of grace added to the final hop's expiry.
 pub const FINAL_CLTV_GRACE: u32 = 3;
 
@@ -67,6 +70,25 @@ pub(crate) struct HtlcSource {
     pub path: Path,
     pub session_priv: SecretKey,
 }
+
+/// One of our HTLCs on a channel that was force-closed: its fate is
+/// decided by which commitment confirms.
+#[derive(Clone, Debug)]
+pub(crate) struct ParkedHtlc {
+    pub funding_outpoint: bitcoin::OutPoint,
+    pub payment_hash: PaymentHash,
+    pub source: HtlcSource,
+    /// Whether it is in our commitment (the one we broadcast).
+    pub in_holder: bool,
+    pub holder_number: crate::channel::CommitmentNumber,
+    /// The height at which it is failed back (6 confirmations of a
+    /// commitment without it).
+    pub fail_at: Option<u32>,
+}
+
+/// Confirmations of a commitment without an HTLC before the HTLC is
+/// failed back (a reorg deeper than this is not planned for).
+pub const ANTI_REORG_DELAY: u32 = 6;
 
 /// An outgoing payment.
 #[derive(Clone, Debug)]
@@ -106,6 +128,8 @@ pub(crate) struct ClaimablePayment {
     pub parts: Vec<ClaimablePart>,
     pub total_msat: u64,
     pub announced: bool,
+    /// Timer ticks while incomplete.
+    pub ticks: u8,
 }
 
 impl ChannelManager {
@@ -540,27 +564,7 @@ impl ChannelManager {
                 let Some(src) = f.sources.remove(&htlc_id) else {
                     return;
                 };
-                self.changed();
-                let mut payments = lock(&self.payments);
-                let Some(p) = payments.get_mut(&src.payment_id) else {
-                    return;
-                };
-                p.parts_in_flight = p.parts_in_flight.saturating_sub(1);
-                let first = p.preimage.is_none();
-                p.preimage = Some(preimage);
-                if p.parts_in_flight == 0 {
-                    p.done_ticks = Some(0);
-                }
-                let (hash, fee) = (p.payment_hash, p.fee_msat);
-                drop(payments);
-                if first {
-                    self.push_event(Event::PaymentSent {
-                        payment_id: src.payment_id,
-                        payment_preimage: preimage,
-                        payment_hash: hash,
-                        fee_paid_msat: fee,
-                    });
-                }
+                self.path_succeeded(src, preimage);
             }
             HtlcEvent::OutboundFailed {
                 htlc_id,
@@ -608,6 +612,119 @@ impl ChannelManager {
                 self.path_failed(src, failure);
             }
             HtlcEvent::InboundSettled { .. } => {}
+        }
+    }
+
+    fn path_succeeded(&self, src: HtlcSource, preimage: PaymentPreimage) {
+        self.changed();
+        let mut payments = lock(&self.payments);
+        let Some(p) = payments.get_mut(&src.payment_id) else {
+            return;
+        };
+        p.parts_in_flight = p.parts_in_flight.saturating_sub(1);
+        let first = p.preimage.is_none();
+        p.preimage = Some(preimage);
+        if p.parts_in_flight == 0 {
+            p.done_ticks = Some(0);
+        }
+        let (hash, fee) = (p.payment_hash, p.fee_msat);
+        drop(payments);
+        if first {
+            self.push_event(Event::PaymentSent {
+                payment_id: src.payment_id,
+                payment_preimage: preimage,
+                payment_hash: hash,
+                fee_paid_msat: fee,
+            });
+        }
+    }
+
+    /// A force-closed channel's HTLCs of ours: one in no commitment at all
+    /// is failed at once; the others wait for the chain.
+    pub(crate) fn park_outbound_htlcs(&self, f: &super::FundedEntry) {
+        let op = f.chan.funding_outpoint();
+        let number = f.chan.holder_commitment_number();
+        for (id, src) in &f.sources {
+            match f.chan.outbound_htlc_commitments(*id) {
+                None => {}
+                Some((false, false)) => self.path_failed(src.clone(), closed_channel_failure(src)),
+                Some((in_holder, _)) => {
+                    let Some(hash) = lock(&self.payments)
+                        .get(&src.payment_id)
+                        .map(|p| p.payment_hash)
+                    else {
+                        continue;
+                    };
+                    lock(&self.closed_htlcs).push(ParkedHtlc {
+                        funding_outpoint: op,
+                        payment_hash: hash,
+                        source: src.clone(),
+                        in_holder,
+                        holder_number: number,
+                        fail_at: None,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The peer claimed one of our HTLCs on chain, revealing the preimage.
+    pub(crate) fn closed_htlc_claimed(
+        &self,
+        funding_outpoint: bitcoin::OutPoint,
+        hash: PaymentHash,
+        preimage: PaymentPreimage,
+    ) {
+        let done: Vec<ParkedHtlc> = {
+            let mut parked = lock(&self.closed_htlcs);
+            let (hit, keep): (Vec<_>, Vec<_>) = parked
+                .drain(..)
+                .partition(|p| p.funding_outpoint == funding_outpoint && p.payment_hash == hash);
+            *parked = keep;
+            hit
+        };
+        for p in done {
+            self.path_succeeded(p.source, preimage);
+        }
+    }
+
+    /// A commitment spent a closed channel's funding output. Our own
+    /// commitment confirming settles every HTLC it does not hold: they
+    /// fail back after [`ANTI_REORG_DELAY`] confirmations. (HTLCs in the
+    /// confirmed commitment are resolved on chain by the monitor.)
+    pub(crate) fn commitment_confirmed(
+        &self,
+        funding_outpoint: bitcoin::OutPoint,
+        kind: &crate::chain::monitor::FundingSpendKind,
+        height: u32,
+    ) {
+        let crate::chain::monitor::FundingSpendKind::Holder { commitment_number } = kind else {
+            return;
+        };
+        let mut parked = lock(&self.closed_htlcs);
+        for p in parked.iter_mut() {
+            if p.funding_outpoint == funding_outpoint
+                && !p.in_holder
+                && p.holder_number == *commitment_number
+            {
+                p.fail_at = Some(height + ANTI_REORG_DELAY - 1);
+            }
+        }
+    }
+
+    /// Fails back parked HTLCs whose time came.
+    pub(crate) fn fail_parked_htlcs(&self, height: u32) {
+        let due: Vec<ParkedHtlc> = {
+            let mut parked = lock(&self.closed_htlcs);
+            let (due, keep): (Vec<_>, Vec<_>) = parked
+                .drain(..)
+                .partition(|p| p.fail_at.is_some_and(|h| h <= height));
+            *parked = keep;
+            due
+        };
+        for p in due {
+            let failure = closed_channel_failure(&p.source);
+            self.path_failed(p.source, failure);
         }
     }
 
@@ -829,6 +946,7 @@ impl ChannelManager {
             parts: Vec::new(),
             total_msat: total,
             announced: false,
+            ticks: 0,
         });
         // BOLT 4 (basic MPP): every part must agree on `total_msat`.
         if entry.total_msat != total || entry.purpose != purpose {
@@ -970,6 +1088,45 @@ impl ChannelManager {
         });
     }
 
+    /// Fails back multi-part sets still incomplete after
+    /// [`MPP_TIMEOUT_TICKS`] timer ticks with `mpp_timeout` (BOLT 4: the
+    /// final node "SHOULD fail the entire HTLC set" after "at least 60
+    /// seconds").
+    pub(crate) fn fail_incomplete_mpp(&self) {
+        let timed_out: Vec<ClaimablePayment> = {
+            let mut claimable = lock(&self.claimable);
+            for c in claimable.values_mut() {
+                if !c.announced {
+                    c.ticks = c.ticks.saturating_add(1);
+                }
+            }
+            let hashes: Vec<PaymentHash> = claimable
+                .iter()
+                .filter(|(_, c)| !c.announced && c.ticks > MPP_TIMEOUT_TICKS)
+                .map(|(h, _)| *h)
+                .collect();
+            hashes.iter().filter_map(|h| claimable.remove(h)).collect()
+        };
+        for entry in timed_out {
+            self.changed();
+            for part in entry.parts {
+                self.with_peer(&part.node, |peer| {
+                    self.fail_inbound(
+                        peer,
+                        part.node,
+                        part.channel_id,
+                        part.htlc_id,
+                        HtlcFailure::Fail {
+                            failure: FailureMessage::MppTimeout,
+                            shared_secret: part.shared_secret,
+                            tag: "bolt4-mpp-timeout",
+                        },
+                    )
+                });
+            }
+        }
+    }
+
     /// A channel with HTLCs closed: incoming parts on it are dropped from
     /// the claimable sets (they resolve on chain).
     pub(crate) fn channel_closed_with_htlcs(&self, f: &super::FundedEntry) {
@@ -989,5 +1146,19 @@ fn currency(network: bitcoin::Network) -> crate::payment::invoice::Currency {
         bitcoin::Network::Testnet | bitcoin::Network::Testnet4 => Currency::BitcoinTestnet,
         bitcoin::Network::Signet => Currency::Signet,
         _ => Currency::Regtest,
+    }
+}
+
+/// How a path whose first channel was force-closed failed: the first hop
+/// is to blame, the payment may be retried elsewhere.
+fn closed_channel_failure(src: &HtlcSource) -> PathFailure {
+    PathFailure {
+        failing_hop_index: Some(0),
+        failure_code: None,
+        failure: None,
+        payment_failed_permanently: false,
+        short_channel_id_to_blame: src.path.hops.first().map(|h| h.short_channel_id),
+        network_update: None,
+        hold_times: Vec::new(),
     }
 }

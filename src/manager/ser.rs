@@ -416,6 +416,7 @@ impl ChannelManager {
                                 held: Vec::new(),
                                 our_ready: None,
                                 awaiting_reestablish: false,
+                                created_height: height,
                             })),
                         );
                     }
@@ -584,6 +585,7 @@ impl ChannelManager {
                     parts,
                     total_msat,
                     announced,
+                    ticks: 0,
                 },
             );
         }

@@ -473,8 +473,14 @@ impl Channel {
         }
     }
 
-    /// Untrimmed HTLCs of a view on the local (or remote) commitment.
-    pub(crate) fn untrimmed(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> usize {
+    /// Each HTLC of a view with whether it is trimmed from the local (or
+    /// remote) commitment at `feerate` (BOLT 3 Trimmed Outputs).
+    fn trimmed<'a>(
+        &'a self,
+        view: &'a View,
+        local: bool,
+        feerate: FeeRatePerKw,
+    ) -> impl Iterator<Item = (&'a Htlc, bool)> + 'a {
         let (dust, broadcaster) = if local {
             (
                 self.params.holder_dust_limit,
@@ -486,17 +492,19 @@ impl Channel {
                 crate::channel::tx::Side::Counterparty,
             )
         };
-        view.htlcs
-            .iter()
-            .filter(|h| {
-                !is_trimmed(
-                    self.format(),
-                    feerate,
-                    dust,
-                    h.amount,
-                    h.offered_by(broadcaster),
-                )
-            })
+        let format = self.format();
+        view.htlcs.iter().map(move |h| {
+            (
+                h,
+                is_trimmed(format, feerate, dust, h.amount, h.offered_by(broadcaster)),
+            )
+        })
+    }
+
+    /// Untrimmed HTLCs of a view on the local (or remote) commitment.
+    pub(crate) fn untrimmed(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> usize {
+        self.trimmed(view, local, feerate)
+            .filter(|(_, t)| !t)
             .count()
     }
 
@@ -514,29 +522,9 @@ impl Channel {
         local: bool,
         feerate: FeeRatePerKw,
     ) -> u64 {
-        let (dust, broadcaster) = if local {
-            (
-                self.params.holder_dust_limit,
-                crate::channel::tx::Side::Holder,
-            )
-        } else {
-            (
-                self.params.counterparty_dust_limit,
-                crate::channel::tx::Side::Counterparty,
-            )
-        };
-        view.htlcs
-            .iter()
-            .filter(|h| {
-                is_trimmed(
-                    self.format(),
-                    feerate,
-                    dust,
-                    h.amount,
-                    h.offered_by(broadcaster),
-                )
-            })
-            .map(|h| h.amount.0)
+        self.trimmed(view, local, feerate)
+            .filter(|(_, t)| *t)
+            .map(|(h, _)| h.amount.0)
             .sum()
     }
 

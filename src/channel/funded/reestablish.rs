@@ -157,12 +157,16 @@ impl Channel {
         } else if nc == cp && self.cp_awaiting_revoke.is_some() {
             true
         } else if nc > cp + 1 {
+            // Unproven: the revocation check above showed our state is
+            // current, so our commitment is safe to broadcast. Only a
+            // correct `your_last_per_commitment_secret` proves we lost
+            // data.
             return Err((
                 Self::err_close(
-                    "bolt2-reestablish-we-lost-data",
+                    "bolt2-reestablish-commitment-ahead",
                     format!("peer expects commitment {nc}, we signed up to {cp}"),
                 ),
-                Some(DataLoss::Ours),
+                Some(DataLoss::Theirs),
             ));
         } else {
             return Err((

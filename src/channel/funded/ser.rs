@@ -67,7 +67,7 @@ use super::htlc::{
     OutboundHtlc, OutboundResolution, PendingFee,
 };
 use super::{Channel, SentUpdate};
-use crate::chain::monitor::update::{rec, Fields};
+use crate::chain::monitor::update::{decode_htlcs, encode_htlcs, rec, Fields, HTLC_LEN};
 use crate::channel::establish::ser::{
     check_version, items, push_item, raw_req, read_bool, read_exact, read_limits, read_u128,
     write_limits, CHANNEL_MIN_READ_VERSION, CHANNEL_SER_VERSION,
@@ -327,45 +327,6 @@ fn read_inbound(raw: &[u8]) -> Result<InboundHtlc, DecodeError> {
 }
 
 // ---- commitment HTLC lists and signatures --------------------------------
-
-/// One commitment HTLC: direction u8, amount u64, cltv u32, hash.
-const HTLC_LEN: usize = 45;
-
-fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HTLC_LEN * htlcs.len());
-    for h in htlcs {
-        out.push(match h.direction {
-            HtlcDirection::HolderOffered => 0,
-            HtlcDirection::CounterpartyOffered => 1,
-        });
-        out.extend_from_slice(&h.amount.0.to_be_bytes());
-        out.extend_from_slice(&h.cltv_expiry.to_be_bytes());
-        out.extend_from_slice(&h.payment_hash.0);
-    }
-    out
-}
-
-fn decode_htlcs(bytes: &[u8]) -> Result<Vec<Htlc>, DecodeError> {
-    if bytes.len() % HTLC_LEN != 0 {
-        return Err(DecodeError::BadLengthDescriptor);
-    }
-    bytes
-        .chunks_exact(HTLC_LEN)
-        .map(|mut c| {
-            let direction = match u8::read(&mut c)? {
-                0 => HtlcDirection::HolderOffered,
-                1 => HtlcDirection::CounterpartyOffered,
-                _ => return Err(DecodeError::InvalidValue),
-            };
-            Ok(Htlc {
-                direction,
-                amount: MilliSatoshi(u64::read(&mut c)?),
-                cltv_expiry: u32::read(&mut c)?,
-                payment_hash: PaymentHash(Readable::read(&mut c)?),
-            })
-        })
-        .collect()
-}
 
 fn encode_sigs(sigs: &[ecdsa::Signature]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * sigs.len());
@@ -719,14 +680,27 @@ impl Channel {
             _ => return Err(DecodeError::InvalidValue),
         };
 
+        let holder_limits = read_limits(raw_req(&f, 10)?)?;
+        let counterparty_limits = read_limits(raw_req(&f, 12)?)?;
+        // Establishment refuses a reserve above the funding
+        // (`bolt2-open-reserve-too-large`, `bolt2-accept-reserve-too-large`):
+        // a larger one is corrupt, and its msat value would overflow the
+        // balance arithmetic.
+        let value_sat = params.channel_value.to_sat();
+        if holder_limits.channel_reserve_satoshis > value_sat
+            || counterparty_limits.channel_reserve_satoshis > value_sat
+        {
+            return Err(DecodeError::InvalidValue);
+        }
+
         let channel = Channel {
             channel_id: f.req(0)?,
             user_channel_id: read_u128(&f, 2)?,
             params,
             channel_type: f.req(6)?,
             announced: read_bool(&f, 8)?,
-            holder_limits: read_limits(raw_req(&f, 10)?)?,
-            counterparty_limits: read_limits(raw_req(&f, 12)?)?,
+            holder_limits,
+            counterparty_limits,
             config: read_config(raw_req(&f, 14)?)?,
             signer,
             to_holder,

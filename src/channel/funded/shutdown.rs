@@ -72,6 +72,28 @@ impl Channel {
         self.outbound_scid_alias
     }
 
+    /// Where our HTLC `id` stands when the channel is force-closed:
+    /// `(in_holder, in_counterparty)` — whether it is in our current
+    /// commitment, and whether it is in any commitment of the peer we
+    /// signed and it has not revoked. `None` for an unknown id or one
+    /// already fulfilled.
+    pub fn outbound_htlc_commitments(&self, id: u64) -> Option<(bool, bool)> {
+        use super::htlc::{OutRemoveStage, OutboundResolution};
+        let h = self.outbound.iter().find(|h| h.id == id)?;
+        Some(match &h.state {
+            OutState::Removed(OutboundResolution::Fulfilled(_), _) => return None,
+            OutState::SentAdd => (false, false),
+            OutState::AddCommitted | OutState::AddRevoked => (false, true),
+            OutState::Committed | OutState::Removed(_, OutRemoveStage::Received) => (true, true),
+            OutState::Removed(_, _) => (false, true),
+        })
+    }
+
+    /// Our current commitment's number.
+    pub fn holder_commitment_number(&self) -> crate::channel::CommitmentNumber {
+        self.holder_number
+    }
+
     /// Whether one of our HTLCs expires at or before `height` + `grace`:
     /// BOLT 2 ("the deadline for offered HTLCs") says to fail the channel
     /// then, so the HTLC can be timed out on chain.
