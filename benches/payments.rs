@@ -381,7 +381,11 @@ fn main() {
     }
     let el = t.elapsed().as_secs_f64();
     assert_eq!((h.c.sent - s0) as usize, PAYMENTS, "serial: not all sent");
-    assert_eq!((h.c.claimed - c0) as usize, PAYMENTS, "serial: not all claimed");
+    assert_eq!(
+        (h.c.claimed - c0) as usize,
+        PAYMENTS,
+        "serial: not all claimed"
+    );
     let writes = h.nodes[0].store.writes.load(Ordering::Relaxed) - w0;
     let bytes = h.bytes_moved - b0;
     lat.sort_by(|x, y| x.total_cmp(y));
@@ -412,8 +416,16 @@ fn main() {
         h.pump();
         let el = t.elapsed().as_secs_f64();
         assert_eq!((h.c.sent - s0) as usize, PAYMENTS, "w{w}: not all sent");
-        assert_eq!((h.c.claimed - c0) as usize, PAYMENTS, "w{w}: not all claimed");
-        report(&format!("pay_w{w}_per_s"), PAYMENTS as f64 / el, "payments/s");
+        assert_eq!(
+            (h.c.claimed - c0) as usize,
+            PAYMENTS,
+            "w{w}: not all claimed"
+        );
+        report(
+            &format!("pay_w{w}_per_s"),
+            PAYMENTS as f64 / el,
+            "payments/s",
+        );
     }
 
     report(

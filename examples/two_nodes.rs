@@ -121,8 +121,12 @@ fn start_node(name: &'static str, seed: u8, chain: &Arc<MockChain>) -> Node {
     );
     // A thread that flushes outgoing messages every 5 ms and pings peers
     // every 30 s.
-    let timer =
-        net::spawn_timer(peers.clone(), Duration::from_millis(5), Duration::from_secs(30)).unwrap();
+    let timer = net::spawn_timer(
+        peers.clone(),
+        Duration::from_millis(5),
+        Duration::from_secs(30),
+    )
+    .unwrap();
     Node {
         name,
         keys,
@@ -135,56 +139,63 @@ fn start_node(name: &'static str, seed: u8, chain: &Arc<MockChain>) -> Node {
 
 impl Node {
     /// Takes the manager's events: prints them, claims payments to us,
-    /// and keeps them for `wait`.
+    /// and keeps them for `wait_for`.
     fn handle_events(&self) {
         self.manager.process_pending_events(&|event: Event| {
+            let name = self.name;
             match &event {
                 Event::ChannelPending { funding_txo, .. } => {
-                    println!("{}: channel pending, funding output {funding_txo}", self.name)
+                    println!("{name}: channel pending, funding output {funding_txo}")
                 }
                 Event::ChannelReady { channel_id, .. } => {
-                    println!("{}: channel {channel_id} ready", self.name)
+                    println!("{name}: channel {channel_id} ready")
                 }
                 Event::PaymentClaimable {
                     purpose,
                     amount_msat,
                     ..
                 } => {
-                    println!("{}: {amount_msat} msat arrived, claiming", self.name);
+                    println!("{name}: {amount_msat} msat arrived, claiming");
                     self.manager.claim_funds(purpose.preimage().unwrap());
                 }
                 Event::PaymentClaimed { amount_msat, .. } => {
-                    println!("{}: claimed {amount_msat} msat", self.name)
+                    println!("{name}: claimed {amount_msat} msat")
                 }
                 Event::PaymentSent { fee_paid_msat, .. } => {
-                    println!("{}: payment sent (fee {fee_paid_msat} msat)", self.name)
+                    println!("{name}: payment sent, fee {fee_paid_msat} msat")
                 }
                 Event::PaymentFailed { reason, .. } => {
-                    println!("{}: payment failed: {reason:?}", self.name)
+                    println!("{name}: payment failed: {reason:?}")
                 }
                 Event::ChannelClosed { reason, .. } => {
-                    println!("{}: channel closed: {reason:?}", self.name)
+                    println!("{name}: channel closed: {reason:?}")
                 }
                 _ => {}
             }
             self.events.borrow_mut().push(event);
         });
     }
-
-    fn saw(&self, pred: impl Fn(&Event) -> bool) -> bool {
-        self.events.borrow().iter().any(pred)
-    }
 }
 
-/// Handles both nodes' events until `done` holds; gives up after 30 s
-/// (exit code 1) so the example never hangs.
-fn wait(alice: &Node, bob: &Node, what: &str, done: impl Fn() -> bool) {
+/// [`wait_for`] an event matching `pred`.
+fn wait(nodes: [&Node; 2], who: &Node, pred: impl Fn(&Event) -> bool) {
+    wait_for(nodes, who, |e| pred(e).then_some(()))
+}
+
+/// Handles both nodes' events until `who` has seen an event `pick` takes
+/// (it may have come earlier), and returns what `pick` took from it.
+/// Gives up after 30 s with exit code 1, so the example never hangs.
+fn wait_for<T>(nodes: [&Node; 2], who: &Node, pick: impl Fn(&Event) -> Option<T>) -> T {
     let start = Instant::now();
-    while !done() {
-        alice.handle_events();
-        bob.handle_events();
+    loop {
+        for n in nodes {
+            n.handle_events();
+        }
+        if let Some(t) = who.events.borrow().iter().find_map(&pick) {
+            return t;
+        }
         if start.elapsed() > Duration::from_secs(30) {
-            eprintln!("gave up waiting for {what}");
+            eprintln!("{}: gave up waiting", who.name);
             std::process::exit(1);
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -195,34 +206,29 @@ fn main() {
     let chain = Arc::new(MockChain::new());
     let alice = start_node("Alice", 1, &chain);
     let bob = start_node("Bob", 2, &chain);
+    let both = [&alice, &bob];
     let bob_id = bob.manager.get_our_node_id();
 
-    // 1. Bob listens on a free port; Alice dials him.
+    // 1. Bob listens on a free port; Alice dials him (BOLT 8 handshake, init).
     let listener = net::listen(bob.peers.clone(), "127.0.0.1:0").unwrap();
     println!("Bob: listening on {}", listener.local_addr());
     net::connect_outbound(alice.peers.clone(), bob_id, listener.local_addr()).unwrap();
-    wait(&alice, &bob, "the connection", || {
-        alice.peers.peer_by_id(&bob_id).is_some()
-    });
+    let start = Instant::now();
+    while alice.peers.peer_by_id(&bob_id).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no connection");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     println!("Alice: connected to {bob_id}");
 
-    // 2. Alice opens a 1,000,000 sat channel and funds it.
+    // 2. Alice opens a 1,000,000 sat channel; once Bob accepts, she funds it.
     let temp_id = alice
         .manager
         .create_channel(bob_id, 1_000_000, 0, 1, None)
         .unwrap();
-    wait(&alice, &bob, "the funding script", || {
-        alice.saw(|e| matches!(e, Event::FundingGenerationReady { .. }))
+    let script = wait_for(both, &alice, |e| match e {
+        Event::FundingGenerationReady { output_script, .. } => Some(output_script.clone()),
+        _ => None,
     });
-    let script = alice
-        .events
-        .borrow()
-        .iter()
-        .find_map(|e| match e {
-            Event::FundingGenerationReady { output_script, .. } => Some(output_script.clone()),
-            _ => None,
-        })
-        .unwrap();
     // A wallet builds and signs this from its own coins; the mock chain
     // confirms it as it is.
     let funding = Transaction {
@@ -242,87 +248,91 @@ fn main() {
         .manager
         .funding_transaction_generated(&temp_id, &bob_id, funding)
         .unwrap();
-    wait(&alice, &bob, "channel_pending", || {
-        alice.saw(|e| matches!(e, Event::ChannelPending { .. }))
-            && bob.saw(|e| matches!(e, Event::ChannelPending { .. }))
-    });
+    for n in both {
+        wait(both, n, |e| matches!(e, Event::ChannelPending { .. }));
+    }
 
     // 3. Six confirmations make the channel usable.
     chain.mine_blocks(6);
-    println!("chain: mined 6 blocks (height {})", chain.height());
-    wait(&alice, &bob, "channel_ready", || {
-        alice.manager.list_usable_channels().len() == 1
-            && bob.saw(|e| matches!(e, Event::ChannelReady { .. }))
+    println!("chain: mined 6 blocks, height {}", chain.height());
+    let channel_id = wait_for(both, &alice, |e| match e {
+        Event::ChannelReady { channel_id, .. } => Some(*channel_id),
+        _ => None,
     });
-    let channel_id = alice.manager.list_usable_channels()[0].channel_id;
+    wait(both, &bob, |e| matches!(e, Event::ChannelReady { .. }));
 
-    // 4. Bob issues 10 invoices; Alice pays each.
+    // 4. Bob issues 10 invoices; Alice pays each, and both see it settle.
     for i in 1..=10u64 {
         let amount_msat = i * 1_000_000;
         let invoice = bob
             .manager
             .create_bolt11_invoice(Some(amount_msat), &format!("coffee #{i}"), 3600)
             .unwrap();
-        println!("Bob: invoice #{i} for {amount_msat} msat: {invoice}");
-        let id = PaymentId(invoice.payment_hash().0);
+        println!("Bob: invoice #{i}: {}...", &invoice.to_string()[..40]);
+        let hash = invoice.payment_hash();
         let params = RouteParameters::from_payment_params_and_value(
             PaymentParameters::from_bolt11_invoice(&invoice),
             amount_msat,
         );
+        let onion = RecipientOnionFields::secret_only(invoice.payment_secret());
+        let id = PaymentId(hash.0);
         alice
             .manager
-            .send_payment(
-                invoice.payment_hash(),
-                RecipientOnionFields::secret_only(invoice.payment_secret()),
-                id,
-                params,
-                Retry::Attempts(0),
-            )
+            .send_payment(hash, onion, id, params, Retry::Attempts(0))
             .unwrap();
-        wait(&alice, &bob, "the payment", || {
-            alice.saw(|e| matches!(e, Event::PaymentSent { payment_id, .. } if *payment_id == id))
-                && bob.saw(|e| matches!(e, Event::PaymentClaimed { payment_hash, .. } if *payment_hash == invoice.payment_hash()))
-        });
+        wait(
+            both,
+            &alice,
+            |e| matches!(e, Event::PaymentSent { payment_id, .. } if *payment_id == id),
+        );
+        wait(
+            both,
+            &bob,
+            |e| matches!(e, Event::PaymentClaimed { payment_hash: h, .. } if *h == hash),
+        );
     }
-    for n in [&alice, &bob] {
-        let c = &n.manager.list_channels()[0];
-        println!("{}: balance {} msat", n.name, c.balance_msat);
+    // PaymentSent comes with the preimage, before the last commitment
+    // dance: wait until no HTLC is left in flight on either side.
+    let balance = |n: &Node| n.manager.list_channels()[0].balance_msat;
+    let start = Instant::now();
+    while balance(&alice) + balance(&bob) != 1_000_000_000 {
+        assert!(start.elapsed() < Duration::from_secs(30), "HTLCs stuck");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for n in both {
+        let balance = balance(n);
+        println!("{}: channel balance {balance} msat", n.name);
     }
 
-    // 5. Alice closes cooperatively; the closing transaction is mined.
+    // 5. Alice closes cooperatively: shutdown, fee negotiation, broadcast.
     alice.manager.close_channel(&channel_id, &bob_id).unwrap();
-    wait(&alice, &bob, "the close", || {
-        alice.saw(|e| matches!(e, Event::ChannelClosed { .. }))
-            && bob.saw(|e| matches!(e, Event::ChannelClosed { .. }))
-            && !chain.mempool().is_empty()
-    });
-    let closing = chain.mempool().remove(0);
+    for n in both {
+        wait(both, n, |e| matches!(e, Event::ChannelClosed { .. }));
+    }
+    let closing = chain.mempool().pop().expect("closing transaction");
     chain.mine_blocks(1);
     println!(
-        "chain: closing transaction {} confirmed at height {}",
-        closing.compute_txid(),
-        chain.height()
+        "chain: mined closing transaction {}",
+        closing.compute_txid()
     );
 
     // 6. Final balances: each node's output of the closing transaction.
     let mut paid_out = 0;
-    for n in [&alice, &bob] {
+    for n in both {
         let script = n.keys.get_shutdown_scriptpubkey().unwrap();
-        let sat: u64 = closing
-            .output
-            .iter()
-            .filter(|o| o.script_pubkey == script)
-            .map(|o| o.value.to_sat())
-            .sum();
+        let outputs = closing.output.iter().filter(|o| o.script_pubkey == script);
+        let sat: u64 = outputs.map(|o| o.value.to_sat()).sum();
         paid_out += sat;
         println!("{}: final on-chain balance {sat} sat", n.name);
     }
-    println!("closing fee: {} sat", 1_000_000 - paid_out);
+    println!(
+        "closing fee, paid by the opener: {} sat",
+        1_000_000 - paid_out
+    );
 
     listener.stop();
     for n in [alice, bob] {
         n.peers.disconnect_all_peers();
         n.timer.stop();
     }
-    println!("done");
 }
