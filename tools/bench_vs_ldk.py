@@ -15,7 +15,8 @@ asks its router. --ldk-router makes LDK ask its DefaultRouter too.
 import os, re, subprocess, sys, statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, '..', 'shared')
+# ../shared beside the repo; SHARED_DIR overrides it (e.g. from a git worktree).
+SHARED = os.environ.get('SHARED_DIR', os.path.join(ROOT, '..', 'shared'))
 LDK_DIR = os.path.join(SHARED, 'ldk-reference')
 LDK_TARGET = os.environ.get('LDK_TARGET', os.path.join(ROOT, 'target', 'ldk-reference'))
 
@@ -25,7 +26,10 @@ def run(cmd, **kw):
     for line in out.splitlines():
         m = re.match(r'^(\S+)\s+(-?[0-9.eE+]+)\s*(.*)$', line.strip())
         if m:
-            vals[m.group(1)] = (float(m.group(2)), m.group(3))
+            try:
+                vals[m.group(1)] = (float(m.group(2)), m.group(3))
+            except ValueError:  # a label such as `ldk_version 0.2.7`
+                pass
     return vals
 
 def lnkit_bench(name):
@@ -74,14 +78,16 @@ SUITES = {
 }
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    args = [a for i, a in enumerate(sys.argv[1:], 1)
+            if not a.startswith('--') and sys.argv[i - 1] != '--rounds']
     rounds = 2
     if '--rounds' in sys.argv:
         rounds = int(sys.argv[sys.argv.index('--rounds') + 1])
     suites = args or list(SUITES)
     subprocess.run(['cargo', 'build', '-q', '--release', '--locked'], cwd=LDK_DIR, check=True,
                    env={**os.environ, 'CARGO_TARGET_DIR': LDK_TARGET})
-    subprocess.run(['cargo', 'bench', '-q', '--no-run'], cwd=ROOT, check=True)
+    subprocess.run(['cargo', 'bench', '-q', '--no-run'] + [a for s in suites for a in ('--bench', s)],
+                   cwd=ROOT, check=True)
     print('| line | lnkit | LDK 0.2.7 | lnkit / LDK |')
     print('| --- | --- | --- | --- |')
     for s in suites:
