@@ -139,4 +139,16 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
         "channel_establish",
         crate::channel::establish::fuzz::fuzz_establish,
     ),
+    ("incoming_htlc", crate::payment::fuzz::fuzz_incoming_htlc),
+    ("inbound_verify", crate::payment::fuzz::fuzz_inbound_verify),
+    ("path_failure", crate::payment::fuzz::fuzz_path_failure),
+    (
+        "closing_negotiation",
+        crate::channel::closing_negotiation::fuzz::fuzz_closing_negotiation,
+    ),
+    (
+        "quiescence",
+        crate::channel::quiescence::fuzz::fuzz_quiescence,
+    ),
+    ("channel_read", crate::channel::fuzz::fuzz_channel_read),
 ];

@@ -26,7 +26,7 @@ pub fn fuzz_counterparty_commitment_secrets(data: &[u8]) {
 pub fn fuzz_channel_read(data: &[u8]) {
     use super::establish::PendingV1Channel;
     use super::funded::Channel;
-    let keys = crate::sign::KeysManager::new(&[1; 32], 0, 0);
+    let keys = crate::sign::KeysManager::new(&[1; 32], 1_700_000_000, 1);
     if let Ok(c) = Channel::read(data, &keys) {
         let once = c.encode();
         let again = Channel::read(&once, &keys).expect("a written channel reads back");

@@ -14,6 +14,8 @@ use std::sync::atomic::Ordering;
 /// the HTLC can be timed out on chain (BOLT 2 "deadline for offered
 /// HTLCs": the grace after expiry is ours to choose; we act before it).
 const OUTBOUND_HTLC_GRACE: u32 = 3;
+/// BOLT 2's funding timeout for the fundee.
+const FUNDING_TIMEOUT_BLOCKS: u32 = 2016;
 
 impl ChannelManager {
     fn for_each_peer(&self, mut f: impl FnMut(&mut PeerState, PublicKey)) {
@@ -29,6 +31,23 @@ impl ChannelManager {
             let ids: Vec<ChannelId> = peer.channels.keys().copied().collect();
             for id in ids {
                 match peer.channels.get_mut(&id) {
+                    Some(ChannelEntry::Pending(p))
+                        if !p.is_outbound
+                            && p.conf_height.is_none()
+                            && height >= p.created_height + FUNDING_TIMEOUT_BLOCKS =>
+                    {
+                        // BOLT 2: the fundee "SHOULD forget the channel if it
+                        // does not see the correct funding transaction after a
+                        // timeout of 2016 blocks."
+                        self.fail_channel(
+                            peer,
+                            node,
+                            id,
+                            ClosureReason::FundingAborted,
+                            false,
+                            true,
+                        );
+                    }
                     Some(ChannelEntry::Pending(p)) => {
                         let Some(conf) = p.conf_height else { continue };
                         let confs = height.saturating_sub(conf) + 1;
@@ -43,24 +62,24 @@ impl ChannelManager {
                             Err(e) => log_warn!(self.logger(), "channel {}: {}", id, e),
                         }
                     }
-                    Some(ChannelEntry::Funded(f)) => {
-                        if f.chan.has_expiring_outbound(height, OUTBOUND_HTLC_GRACE) {
-                            log_warn!(
-                                self.logger(),
-                                "channel {}: an offered HTLC is about to expire, force-closing",
-                                id
-                            );
-                            self.fail_channel(
-                                peer,
-                                node,
-                                id,
-                                ClosureReason::ProcessingError {
-                                    err: "bolt2-offered-htlc-deadline".into(),
-                                },
-                                true,
-                                true,
-                            );
-                        }
+                    Some(ChannelEntry::Funded(f))
+                        if f.chan.has_expiring_outbound(height, OUTBOUND_HTLC_GRACE) =>
+                    {
+                        log_warn!(
+                            self.logger(),
+                            "channel {}: an offered HTLC is about to expire, force-closing",
+                            id
+                        );
+                        self.fail_channel(
+                            peer,
+                            node,
+                            id,
+                            ClosureReason::ProcessingError {
+                                err: "bolt2-offered-htlc-deadline".into(),
+                            },
+                            true,
+                            true,
+                        );
                     }
                     _ => {}
                 }

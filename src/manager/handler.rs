@@ -130,6 +130,7 @@ impl ChannelManager {
             held,
             our_ready: pending_ready,
             awaiting_reestablish,
+            created_height,
         } = p;
         let funded = match pending.into_funded() {
             Ok(f) => f,
@@ -147,6 +148,7 @@ impl ChannelManager {
                     held,
                     our_ready: pending_ready,
                     awaiting_reestablish,
+                    created_height,
                 };
                 peer.channels
                     .insert(id, ChannelEntry::Pending(Box::new(p2)));
@@ -261,6 +263,7 @@ impl ChannelManager {
                         held: Vec::new(),
                         our_ready: None,
                         awaiting_reestablish: false,
+                        created_height: self.current_best_block().height,
                     })),
                 );
                 if done {
@@ -337,6 +340,7 @@ impl ChannelManager {
                         held: vec![signed.into()],
                         our_ready: None,
                         awaiting_reestablish: false,
+                        created_height: self.current_best_block().height,
                     })),
                 );
                 if done {

@@ -29,6 +29,7 @@
 
 mod chain;
 pub mod events;
+pub mod fuzz;
 mod handler;
 mod payments;
 mod ser;
@@ -209,6 +210,9 @@ pub(crate) struct PendingEntry {
     pub held: Vec<Message>,
     pub our_ready: Option<crate::msgs::ChannelReady>,
     pub awaiting_reestablish: bool,
+    /// The height when the channel was funded (or reloaded), for the
+    /// fundee's funding timeout.
+    pub created_height: u32,
 }
 
 pub(crate) struct FundedEntry {
@@ -446,19 +450,17 @@ impl ChannelManager {
                     });
                 }
             }
-            Some(ChannelEntry::Pending(p)) => {
-                if !p.monitor_persisted {
-                    p.monitor_persisted = true;
-                    for m in p.held.drain(..) {
-                        peer.outbox.push(MessageSendEvent::SendMessage {
-                            node_id: node,
-                            msg: m,
-                        });
-                    }
-                    if let Some(tx) = p.funding_tx.as_ref().filter(|_| !p.funding_broadcast) {
-                        self.deps.broadcaster.broadcast_transactions(&[tx]);
-                        p.funding_broadcast = true;
-                    }
+            Some(ChannelEntry::Pending(p)) if !p.monitor_persisted => {
+                p.monitor_persisted = true;
+                for m in p.held.drain(..) {
+                    peer.outbox.push(MessageSendEvent::SendMessage {
+                        node_id: node,
+                        msg: m,
+                    });
+                }
+                if let Some(tx) = p.funding_tx.as_ref().filter(|_| !p.funding_broadcast) {
+                    self.deps.broadcaster.broadcast_transactions(&[tx]);
+                    p.funding_broadcast = true;
                 }
             }
             _ => {}
@@ -885,10 +887,11 @@ impl ChannelManager {
         )
     }
 
-    /// Call about once a minute: updates commitment fees (channels we
-    /// funded), fails back payments to us close to expiry, drops channel
-    /// requests nobody accepted and disconnects peers that stall
-    /// quiescence.
+    /// Call about every 10 seconds (the `PeerManager`'s ping tick will
+    /// do): updates commitment fees (channels we funded), fails back
+    /// payments to us close to expiry, drops channel requests nobody
+    /// accepted after two ticks, disconnects peers that stall quiescence
+    /// for a minute and fails channels whose closing negotiation stalls.
     pub fn timer_tick_occurred(&self) {
         let target = |anchors: bool| {
             crate::chain::bounded_feerate(
@@ -914,6 +917,7 @@ impl ChannelManager {
                     let mut out = None;
                     let mut stalled = false;
                     let mut expire = false;
+                    let mut closing_failed = None;
                     match peer.channels.get_mut(&id) {
                         Some(ChannelEntry::Unaccepted { ticks, .. }) => {
                             *ticks += 1;
@@ -921,6 +925,12 @@ impl ChannelManager {
                         }
                         Some(ChannelEntry::Funded(f)) => {
                             stalled = f.quiescence.timer_tick();
+                            if let Some(n) = f.closing.as_mut().and_then(|c| c.negotiation.as_mut())
+                            {
+                                if let Err(e) = n.timer_tick() {
+                                    closing_failed = Some(e);
+                                }
+                            }
                             let want = target(f.chan.format().has_anchors());
                             let cur = f.chan.feerate().0;
                             // Update when the estimate moved by a quarter
@@ -944,6 +954,10 @@ impl ChannelManager {
                     if expire {
                         peer.channels.remove(&id);
                     }
+                    if let Some(e) = closing_failed {
+                        self.channel_error(peer, node, id, e);
+                        continue;
+                    }
                     if let Some(o) = out {
                         self.apply_outcome(peer, node, id, o);
                     }
@@ -966,6 +980,7 @@ impl ChannelManager {
             });
         }
         self.fail_expiring_claimables();
+        self.fail_incomplete_mpp();
     }
 
     /// Signs pending updates of every live channel (one

@@ -31,6 +31,12 @@ pub const CLTV_CLAIM_BUFFER: u32 = 18;
 /// leave room for the claim buffer).
 pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u16 = 24;
 
+/// Timer ticks (~10 s each) an incomplete multi-part set waits.
+pub const MPP_TIMEOUT_TICKS: u8 = 6;
+
+/// Blocks of grace added to the final hop's expiry.
+pub const FINAL_CLTV_GRACE: u32 = 3;
+
 /// Why `send_payment` refused at once (nothing was sent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -103,6 +109,8 @@ pub(crate) struct ClaimablePayment {
     pub parts: Vec<ClaimablePart>,
     pub total_msat: u64,
     pub announced: bool,
+    /// Timer ticks while incomplete.
+    pub ticks: u8,
 }
 
 impl ChannelManager {
@@ -349,7 +357,10 @@ impl ChannelManager {
                 );
                 RetryableSendFailure::RouteNotFound
             })?;
-        let height = self.current_best_block().height;
+        // Blocks added to the final expiry so a recipient a few blocks
+        // ahead of us still sees enough of its final delta (BOLT 4's
+        // recommendation to pad the final CLTV).
+        let height = self.current_best_block().height + FINAL_CLTV_GRACE;
         let mut sent_any = false;
         let mut last_err = String::new();
         for path in route.paths {
@@ -821,6 +832,7 @@ impl ChannelManager {
             parts: Vec::new(),
             total_msat: total,
             announced: false,
+            ticks: 0,
         });
         // BOLT 4 (basic MPP): every part must agree on `total_msat`.
         if entry.total_msat != total || entry.purpose != purpose {
@@ -960,6 +972,45 @@ impl ChannelManager {
             }
             None => true,
         });
+    }
+
+    /// Fails back multi-part sets still incomplete after
+    /// [`MPP_TIMEOUT_TICKS`] timer ticks with `mpp_timeout` (BOLT 4: the
+    /// final node "SHOULD fail the entire HTLC set" after "at least 60
+    /// seconds").
+    pub(crate) fn fail_incomplete_mpp(&self) {
+        let timed_out: Vec<ClaimablePayment> = {
+            let mut claimable = lock(&self.claimable);
+            for c in claimable.values_mut() {
+                if !c.announced {
+                    c.ticks = c.ticks.saturating_add(1);
+                }
+            }
+            let hashes: Vec<PaymentHash> = claimable
+                .iter()
+                .filter(|(_, c)| !c.announced && c.ticks > MPP_TIMEOUT_TICKS)
+                .map(|(h, _)| *h)
+                .collect();
+            hashes.iter().filter_map(|h| claimable.remove(h)).collect()
+        };
+        for entry in timed_out {
+            self.changed();
+            for part in entry.parts {
+                self.with_peer(&part.node, |peer| {
+                    self.fail_inbound(
+                        peer,
+                        part.node,
+                        part.channel_id,
+                        part.htlc_id,
+                        HtlcFailure::Fail {
+                            failure: FailureMessage::MppTimeout,
+                            shared_secret: part.shared_secret,
+                            tag: "bolt4-mpp-timeout",
+                        },
+                    )
+                });
+            }
+        }
     }
 
     /// A channel with HTLCs closed: incoming parts on it are dropped from

@@ -416,11 +416,15 @@ impl ChannelManager {
                                 held: Vec::new(),
                                 our_ready: None,
                                 awaiting_reestablish: false,
+                                created_height: height,
                             })),
                         );
                     }
                     1 => {
-                        let chan = Channel::read(r.bytes()?, &*sp)?;
+                        let mut chan = Channel::read(r.bytes()?, &*sp)?;
+                        // Saved while connected maybe: what the peer sent and
+                        // never signed is forgotten, as on any disconnection.
+                        chan.peer_disconnected();
                         let n = r.count(8 + 32 + 32 + 4)?;
                         let mut sources = HashMap::new();
                         for _ in 0..n {
@@ -584,6 +588,7 @@ impl ChannelManager {
                     parts,
                     total_msat,
                     announced,
+                    ticks: 0,
                 },
             );
         }

@@ -559,6 +559,44 @@ impl Network {
         self.pump();
     }
 
+    /// Delivers the oldest message held from `from` to `to` (the `Hold`
+    /// hook stays) and pumps; `false` when nothing was held.
+    pub fn release_one(&mut self, from: usize, to: usize) -> bool {
+        let to_id = self.nodes[to].node_id;
+        let msg = {
+            let mut r = lock(&self.nodes[from].rules);
+            let pos = r.held.iter().position(|(t, _)| *t == to_id);
+            pos.map(|p| r.held.remove(p).1)
+        };
+        let Some(m) = msg else {
+            return false;
+        };
+        let from_id = self.nodes[from].node_id;
+        deliver(&self.nodes[to].manager, from_id, &m);
+        self.pump();
+        true
+    }
+
+    /// The names of the messages held from `from` to `to`, in order.
+    pub fn held(&self, from: usize, to: usize) -> Vec<&'static str> {
+        let to_id = self.nodes[to].node_id;
+        lock(&self.nodes[from].rules)
+            .held
+            .iter()
+            .filter(|(t, _)| *t == to_id)
+            .map(|(_, m)| m.name())
+            .collect()
+    }
+
+    /// Removes every hook between `from` and `to` (held messages stay
+    /// held until [`release`](Self::release) or a disconnection).
+    pub fn clear_hooks(&mut self, from: usize, to: usize) {
+        let to_id = self.nodes[to].node_id;
+        lock(&self.nodes[from].rules)
+            .hooks
+            .retain(|(t, _)| *t != to_id);
+    }
+
     /// Mines `n` blocks (confirming the mempool) and pumps.
     pub fn mine(&mut self, n: u32) {
         self.chain.mine_blocks(n);
@@ -676,7 +714,7 @@ impl Network {
         &mut self,
         from: usize,
         invoice: &Bolt11Invoice,
-    ) -> Result<PaymentPreimage, Event> {
+    ) -> Result<PaymentPreimage, Box<Event>> {
         let id = self.payment_id();
         let params = RouteParameters::from_payment_params_and_value(
             PaymentParameters::from_bolt11_invoice(invoice),
@@ -692,22 +730,28 @@ impl Network {
                 params,
                 Retry::Attempts(0),
             )
-            .map_err(|e| Event::PaymentFailed {
-                payment_id: id,
-                payment_hash: invoice.payment_hash(),
-                reason: match e {
-                    crate::manager::RetryableSendFailure::RouteNotFound => {
-                        crate::manager::PaymentFailureReason::RouteNotFound
-                    }
-                    _ => crate::manager::PaymentFailureReason::RetriesExhausted,
-                },
+            .map_err(|e| {
+                Box::new(Event::PaymentFailed {
+                    payment_id: id,
+                    payment_hash: invoice.payment_hash(),
+                    reason: match e {
+                        crate::manager::RetryableSendFailure::RouteNotFound => {
+                            crate::manager::PaymentFailureReason::RouteNotFound
+                        }
+                        _ => crate::manager::PaymentFailureReason::RetriesExhausted,
+                    },
+                })
             })?;
         self.pump();
         self.payment_result(from, id)
     }
 
     /// The outcome of payment `id` among node `from`'s events.
-    pub fn payment_result(&self, from: usize, id: PaymentId) -> Result<PaymentPreimage, Event> {
+    pub fn payment_result(
+        &self,
+        from: usize,
+        id: PaymentId,
+    ) -> Result<PaymentPreimage, Box<Event>> {
         for e in &self.nodes[from].events {
             match e {
                 Event::PaymentSent {
@@ -716,16 +760,16 @@ impl Network {
                     ..
                 } if *payment_id == id => return Ok(*payment_preimage),
                 Event::PaymentFailed { payment_id, .. } if *payment_id == id => {
-                    return Err(e.clone())
+                    return Err(Box::new(e.clone()))
                 }
                 _ => {}
             }
         }
-        Err(Event::PaymentFailed {
+        Err(Box::new(Event::PaymentFailed {
             payment_id: id,
             payment_hash: crate::types::PaymentHash([0; 32]),
             reason: crate::manager::PaymentFailureReason::PaymentExpired,
-        })
+        }))
     }
 
     /// Restarts node `i` from what it persisted: its manager bytes (as of

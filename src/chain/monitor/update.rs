@@ -493,9 +493,9 @@ fn commitment_number(n: u64) -> Result<CommitmentNumber, DecodeError> {
 
 /// One HTLC: direction (u8: 0 holder offered, 1 counterparty offered),
 /// amount msat (u64), cltv_expiry (u32), payment hash (32 bytes).
-const HTLC_LEN: usize = 45;
+pub(crate) const HTLC_LEN: usize = 45;
 
-fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
+pub(crate) fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HTLC_LEN * htlcs.len());
     for h in htlcs {
         out.push(match h.direction {
@@ -509,7 +509,7 @@ fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
     out
 }
 
-fn decode_htlcs(bytes: &[u8]) -> Result<Vec<Htlc>, DecodeError> {
+pub(crate) fn decode_htlcs(bytes: &[u8]) -> Result<Vec<Htlc>, DecodeError> {
     if bytes.len() % HTLC_LEN != 0 {
         return Err(DecodeError::BadLengthDescriptor);
     }

@@ -213,7 +213,7 @@ impl PendingV1Channel {
         // The first balances subtract the push from the funding (msat).
         if channel_value_satoshis
             .checked_mul(1000)
-            .is_none_or(|v| v < push_msat)
+            .map_or(true, |v| v < push_msat)
         {
             return Err(DecodeError::InvalidValue);
         }

@@ -292,7 +292,7 @@ impl Channel {
         self.cp_last_secret = Some(msg.per_commitment_secret);
         let acked = self.cp_number;
         self.sent_updates
-            .retain(|u| u.covered_by.is_none_or(|n| n > acked));
+            .retain(|u| u.covered_by.map_or(true, |n| n > acked));
         // The transitions of "they revoked": see htlc.rs.
         let mut events = Vec::new();
         let (mut to_h, mut to_c) = (self.to_holder.0, self.to_counterparty.0);

@@ -315,6 +315,10 @@ impl Channel {
     pub fn feerate(&self) -> FeeRatePerKw {
         self.feerate
     }
+    /// Whether the channel was opened as a public (announced) one.
+    pub fn is_announced(&self) -> bool {
+        self.announced
+    }
     /// The confirmed short channel id, once known.
     pub fn short_channel_id(&self) -> Option<ShortChannelId> {
         self.short_channel_id
@@ -469,31 +473,34 @@ impl Channel {
         }
     }
 
-    /// Untrimmed HTLCs of a view on the local (or remote) commitment.
-    pub(crate) fn untrimmed(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> usize {
+    /// Each HTLC of a view with whether it is trimmed from the local (or
+    /// remote) commitment at `feerate` (BOLT 3 Trimmed Outputs).
+    fn trimmed<'a>(
+        &'a self,
+        view: &'a View,
+        local: bool,
+        feerate: FeeRatePerKw,
+    ) -> impl Iterator<Item = (&'a Htlc, bool)> + 'a {
         let (dust, broadcaster) = if local {
-            (
-                self.params.holder_dust_limit,
-                crate::channel::tx::Side::Holder,
-            )
+            (self.params.holder_dust_limit, crate::channel::tx::Side::Holder)
         } else {
             (
                 self.params.counterparty_dust_limit,
                 crate::channel::tx::Side::Counterparty,
             )
         };
-        view.htlcs
-            .iter()
-            .filter(|h| {
-                !is_trimmed(
-                    self.format(),
-                    feerate,
-                    dust,
-                    h.amount,
-                    h.offered_by(broadcaster),
-                )
-            })
-            .count()
+        let format = self.format();
+        view.htlcs.iter().map(move |h| {
+            (
+                h,
+                is_trimmed(format, feerate, dust, h.amount, h.offered_by(broadcaster)),
+            )
+        })
+    }
+
+    /// Untrimmed HTLCs of a view on the local (or remote) commitment.
+    pub(crate) fn untrimmed(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> usize {
+        self.trimmed(view, local, feerate).filter(|(_, t)| !t).count()
     }
 
     /// What the funder pays on a commitment with `untrimmed` HTLC outputs
@@ -504,35 +511,10 @@ impl Channel {
 
     /// The dust HTLC value (msat) on the local (or remote) commitment of
     /// a view: value lost to miners on a force close.
-    pub(crate) fn dust_exposure_msat(
-        &self,
-        view: &View,
-        local: bool,
-        feerate: FeeRatePerKw,
-    ) -> u64 {
-        let (dust, broadcaster) = if local {
-            (
-                self.params.holder_dust_limit,
-                crate::channel::tx::Side::Holder,
-            )
-        } else {
-            (
-                self.params.counterparty_dust_limit,
-                crate::channel::tx::Side::Counterparty,
-            )
-        };
-        view.htlcs
-            .iter()
-            .filter(|h| {
-                is_trimmed(
-                    self.format(),
-                    feerate,
-                    dust,
-                    h.amount,
-                    h.offered_by(broadcaster),
-                )
-            })
-            .map(|h| h.amount.0)
+    pub(crate) fn dust_exposure_msat(&self, view: &View, local: bool, feerate: FeeRatePerKw) -> u64 {
+        self.trimmed(view, local, feerate)
+            .filter(|(_, t)| *t)
+            .map(|(h, _)| h.amount.0)
             .sum()
     }
 

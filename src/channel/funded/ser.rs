@@ -67,7 +67,7 @@ use super::htlc::{
     OutboundHtlc, OutboundResolution, PendingFee,
 };
 use super::{Channel, SentUpdate};
-use crate::chain::monitor::update::{rec, Fields};
+use crate::chain::monitor::update::{decode_htlcs, encode_htlcs, rec, Fields, HTLC_LEN};
 use crate::channel::establish::ser::{
     check_version, items, push_item, raw_req, read_bool, read_exact, read_limits, read_u128,
     write_limits, CHANNEL_MIN_READ_VERSION, CHANNEL_SER_VERSION,
@@ -179,10 +179,7 @@ fn write_common(b: &mut Vec<u8>, id: u64, amount: MilliSatoshi, cltv: u32, hash:
     rec(b, 6, hash);
 }
 
-fn stage_byte<T: Copy>(all: &[T], s: T) -> u8
-where
-    T: PartialEq,
-{
+fn stage_byte<T: Copy + PartialEq>(all: &[T], s: T) -> u8 {
     all.iter().position(|x| *x == s).unwrap_or(0) as u8
 }
 
@@ -330,45 +327,6 @@ fn read_inbound(raw: &[u8]) -> Result<InboundHtlc, DecodeError> {
 }
 
 // ---- commitment HTLC lists and signatures --------------------------------
-
-/// One commitment HTLC: direction u8, amount u64, cltv u32, hash.
-const HTLC_LEN: usize = 45;
-
-fn encode_htlcs(htlcs: &[Htlc]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HTLC_LEN * htlcs.len());
-    for h in htlcs {
-        out.push(match h.direction {
-            HtlcDirection::HolderOffered => 0,
-            HtlcDirection::CounterpartyOffered => 1,
-        });
-        out.extend_from_slice(&h.amount.0.to_be_bytes());
-        out.extend_from_slice(&h.cltv_expiry.to_be_bytes());
-        out.extend_from_slice(&h.payment_hash.0);
-    }
-    out
-}
-
-fn decode_htlcs(bytes: &[u8]) -> Result<Vec<Htlc>, DecodeError> {
-    if bytes.len() % HTLC_LEN != 0 {
-        return Err(DecodeError::BadLengthDescriptor);
-    }
-    bytes
-        .chunks_exact(HTLC_LEN)
-        .map(|mut c| {
-            let direction = match u8::read(&mut c)? {
-                0 => HtlcDirection::HolderOffered,
-                1 => HtlcDirection::CounterpartyOffered,
-                _ => return Err(DecodeError::InvalidValue),
-            };
-            Ok(Htlc {
-                direction,
-                amount: MilliSatoshi(u64::read(&mut c)?),
-                cltv_expiry: u32::read(&mut c)?,
-                payment_hash: PaymentHash(Readable::read(&mut c)?),
-            })
-        })
-        .collect()
-}
 
 fn encode_sigs(sigs: &[ecdsa::Signature]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * sigs.len());
@@ -642,16 +600,20 @@ impl Channel {
             .collect::<Result<Vec<_>, _>>()?;
         let to_holder = MilliSatoshi(f.req(18)?);
         let to_counterparty = MilliSatoshi(f.req(20)?);
-        // Settled balances plus every HTLC still tracked make the channel.
-        let total = outbound
+        // The settled balances make the channel (an HTLC's value stays
+        // with the side that offered it until it is forgotten), and each
+        // side's HTLCs in flight are covered by its settled balance.
+        let out_sum = outbound
             .iter()
-            .map(|h| h.amount.0)
-            .chain(inbound.iter().map(|h| h.amount.0))
-            .try_fold(to_holder.0.checked_add(to_counterparty.0), |acc, a| {
-                Some(acc?.checked_add(a))
-            })
-            .flatten();
-        if total != params.channel_value.to_sat().checked_mul(1000) {
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        let in_sum = inbound
+            .iter()
+            .try_fold(0u64, |acc, h| acc.checked_add(h.amount.0));
+        if to_holder.0.checked_add(to_counterparty.0)
+            != params.channel_value.to_sat().checked_mul(1000)
+            || out_sum.map_or(true, |s| s > to_holder.0)
+            || in_sum.map_or(true, |s| s > to_counterparty.0)
+        {
             return Err(DecodeError::InvalidValue);
         }
 
@@ -718,14 +680,27 @@ impl Channel {
             _ => return Err(DecodeError::InvalidValue),
         };
 
+        let holder_limits = read_limits(raw_req(&f, 10)?)?;
+        let counterparty_limits = read_limits(raw_req(&f, 12)?)?;
+        // Establishment refuses a reserve above the funding
+        // (`bolt2-open-reserve-too-large`, `bolt2-accept-reserve-too-large`):
+        // a larger one is corrupt, and its msat value would overflow the
+        // balance arithmetic.
+        let value_sat = params.channel_value.to_sat();
+        if holder_limits.channel_reserve_satoshis > value_sat
+            || counterparty_limits.channel_reserve_satoshis > value_sat
+        {
+            return Err(DecodeError::InvalidValue);
+        }
+
         let channel = Channel {
             channel_id: f.req(0)?,
             user_channel_id: read_u128(&f, 2)?,
             params,
             channel_type: f.req(6)?,
             announced: read_bool(&f, 8)?,
-            holder_limits: read_limits(raw_req(&f, 10)?)?,
-            counterparty_limits: read_limits(raw_req(&f, 12)?)?,
+            holder_limits,
+            counterparty_limits,
             config: read_config(raw_req(&f, 14)?)?,
             signer,
             to_holder,

@@ -101,8 +101,10 @@ impl Channel {
         let update = self.monitor_update(vec![ChannelMonitorUpdateStep::ShutdownScript {
             script: script.clone(),
         }]);
-        let mut out = Outcome::default();
-        out.monitor_update = Some(update);
+        let mut out = Outcome {
+            monitor_update: Some(update),
+            ..Default::default()
+        };
         if self.is_live() {
             out.msgs.push(self.shutdown_message(script).into());
         }
