@@ -292,10 +292,11 @@ fn main() {
         );
     }
     // PaymentSent comes with the preimage, before the last commitment
-    // dance: wait until no HTLC is left in flight on either side.
+    // dance: wait until both settled balances show every payment.
+    let paid_msat = 55_000_000; // 1 + 2 + ... + 10 thousand sat
     let balance = |n: &Node| n.manager.list_channels()[0].balance_msat;
     let start = Instant::now();
-    while balance(&alice) + balance(&bob) != 1_000_000_000 {
+    while balance(&bob) != paid_msat || balance(&alice) != 1_000_000_000 - paid_msat {
         assert!(start.elapsed() < Duration::from_secs(30), "HTLCs stuck");
         std::thread::sleep(Duration::from_millis(1));
     }
