@@ -3,15 +3,20 @@
 (../shared/ldk-reference) alternately in one sitting and prints a markdown
 table of both figures and their ratio, for the README's performance section.
 
-    python3 tools/bench_vs_ldk.py [codec] [noise] [routing] [--rounds N]
+    python3 tools/bench_vs_ldk.py [codec] [noise] [routing] [payments] [--rounds N] [--ldk-router]
 
 LDK's programs are built once into $LDK_TARGET (default target/ldk-reference).
 Machines are noisy: compare the ratios, taken round by round.
+
+payments: LDK's program by default sends along a route it is handed
+(send_payment_with_route), as the reference column was taken; lnkit always
+asks its router. --ldk-router makes LDK ask its DefaultRouter too.
 """
 import os, re, subprocess, sys, statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, '..', 'shared')
+# ../shared beside the repo; SHARED_DIR overrides it (e.g. from a git worktree).
+SHARED = os.environ.get('SHARED_DIR', os.path.join(ROOT, '..', 'shared'))
 LDK_DIR = os.path.join(SHARED, 'ldk-reference')
 LDK_TARGET = os.environ.get('LDK_TARGET', os.path.join(ROOT, 'target', 'ldk-reference'))
 
@@ -21,7 +26,10 @@ def run(cmd, **kw):
     for line in out.splitlines():
         m = re.match(r'^(\S+)\s+(-?[0-9.eE+]+)\s*(.*)$', line.strip())
         if m:
-            vals[m.group(1)] = (float(m.group(2)), m.group(3))
+            try:
+                vals[m.group(1)] = (float(m.group(2)), m.group(3))
+            except ValueError:  # a label such as `ldk_version 0.2.7`
+                pass
     return vals
 
 def lnkit_bench(name):
@@ -47,6 +55,16 @@ for mode in ('mpp', 'single'):
                 (f'route_{mode}_avg_fee_msat', f'route_{mode}_avg_fee', 1, False)]
 ROUTING += [('graph_rss_bytes_per_channel', 'ldk_graph_rss_delta', 1024 / 45000, False),
             ('graph_reload_ms', 'ldk_graph_deserialize_time', 1000, False)]
+PAYMENTS = [('pay_serial_per_s', 'pay_serial_throughput', 1, True),
+            ('pay_serial_p50_ms', 'pay_serial_latency_p50', 1e-3, False),
+            ('pay_serial_p99_ms', 'pay_serial_latency_p99', 1e-3, False)]
+PAYMENTS += [(f'pay_w{w}_per_s', f'pay_pipelined_w{w}_throughput', 1, True) for w in (10, 50, 200)]
+PAYMENTS += [('pay_wire_bytes_per_payment', 'pay_serial_wire_bytes_per_payment', 1, False),
+             ('pay_monitor_writes_per_payment', 'pay_serial_monitor_writes_per_payment_A', 1, False)]
+
+def ldk_pay():
+    extra = ['--router'] if '--ldk-router' in sys.argv else []
+    return ldk('ldk_pay_bench', '--payments', '2000', '--windows', '10,50,200', '--persist', 'updates', *extra)
 
 SUITES = {
     'codec': (lambda: lnkit_bench('codec'),
@@ -56,17 +74,20 @@ SUITES = {
     'routing': (lambda: lnkit_bench('routing'),
                 lambda: ldk('ldk_route_bench', '--graph', '../route-bench/graph-12k.jsonl',
                             '--queries-file', '../route-bench/route-queries.jsonl'), ROUTING),
+    'payments': (lambda: lnkit_bench('payments'), ldk_pay, PAYMENTS),
 }
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    args = [a for i, a in enumerate(sys.argv[1:], 1)
+            if not a.startswith('--') and sys.argv[i - 1] != '--rounds']
     rounds = 2
     if '--rounds' in sys.argv:
         rounds = int(sys.argv[sys.argv.index('--rounds') + 1])
     suites = args or list(SUITES)
     subprocess.run(['cargo', 'build', '-q', '--release', '--locked'], cwd=LDK_DIR, check=True,
                    env={**os.environ, 'CARGO_TARGET_DIR': LDK_TARGET})
-    subprocess.run(['cargo', 'bench', '-q', '--no-run'], cwd=ROOT, check=True)
+    subprocess.run(['cargo', 'bench', '-q', '--no-run'] + [a for s in suites for a in ('--bench', s)],
+                   cwd=ROOT, check=True)
     print('| line | lnkit | LDK 0.2.7 | lnkit / LDK |')
     print('| --- | --- | --- | --- |')
     for s in suites:
