@@ -634,8 +634,14 @@ impl ChannelMessageHandler for ChannelManager {
     }
 
     fn handle_commitment_signed(&self, node: PublicKey, msg: &CommitmentSigned) {
+        // Our own pending updates are signed in the same step, so the
+        // holder-commitment and counterparty-commitment monitor steps are
+        // persisted as one update (`revoke_and_ack` then `commitment_signed`
+        // leave together after it).
         self.on_funded(node, msg.channel_id, "commitment_signed", false, |f, _| {
-            f.chan.commitment_signed(msg)
+            let mut out = f.chan.commitment_signed(msg)?;
+            out.merge(f.chan.maybe_sign_commitment()?);
+            Ok(out)
         });
     }
 
