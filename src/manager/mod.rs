@@ -7,7 +7,7 @@
 //! cooperative close — while the wallet drives it: messages come in
 //! through [`ChannelMessageHandler`](crate::msgs::ChannelMessageHandler)
 //! (the `PeerManager` calls it), messages leave through
-//! [`MessageSendEventsProvider`], the wallet takes [`Event`]s with
+//! [`MessageSendEventsProvider`](crate::events::MessageSendEventsProvider), the wallet takes [`Event`]s with
 //! [`EventsProvider::process_pending_events`], feeds blocks through
 //! [`chain::Listen`](crate::chain::Listen) or
 //! [`chain::Confirm`](crate::chain::Confirm), and calls
@@ -16,7 +16,7 @@
 //!
 //! # Persist before you speak
 //! Every state change that a message to the peer depends on is a
-//! [`ChannelMonitorUpdate`](crate::chain::monitor::ChannelMonitorUpdate)
+//! [`ChannelMonitorUpdate`]
 //! handed to [`chain::Watch`](crate::chain::monitor::Watch) first. With
 //! `Completed` the messages leave at once; with `InProgress` they wait in
 //! the channel's queue, in order, until the monitor reports the update

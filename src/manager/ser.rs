@@ -201,7 +201,8 @@ fn read_purpose(r: &mut R) -> Result<PaymentPurpose, DecodeError> {
 }
 
 impl ChannelManager {
-    /// The manager's persisted form (see the [module docs](self)). Persist
+    /// The manager's persisted form: chain position, pending and funded
+    /// channels, HTLC sources, payments and claimable sets. Persist
     /// it whenever [`get_and_clear_needs_persistence`](Self::get_and_clear_needs_persistence)
     /// says so; the monitors are persisted on their own.
     pub fn encode(&self) -> Vec<u8> {

@@ -265,7 +265,8 @@ struct Link {
     db: PipeDescriptor,
 }
 
-/// N nodes on one chain. See the [module docs](self).
+/// N full nodes on one mock chain, with fault hooks and restarts (see
+/// `lnkit::testing` for an example).
 pub struct Network {
     /// The chain every node follows.
     pub chain: Arc<MockChain>,
