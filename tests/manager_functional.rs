@@ -31,6 +31,31 @@ fn channel_type_of(
         .expect("channel")
 }
 
+/// Node `from` starts paying `inv` for `amount` msat (no retries).
+fn send(
+    net: &mut Network,
+    from: usize,
+    inv: &lnkit::payment::invoice::Bolt11Invoice,
+    amount: u64,
+) -> lnkit::manager::PaymentId {
+    let pid = net.payment_id();
+    let params = RouteParameters::from_payment_params_and_value(
+        PaymentParameters::from_bolt11_invoice(inv),
+        amount,
+    );
+    net.node(from)
+        .manager
+        .send_payment(
+            inv.payment_hash(),
+            RecipientOnionFields::secret_only(inv.payment_secret()),
+            pid,
+            params,
+            Retry::Attempts(0),
+        )
+        .unwrap();
+    pid
+}
+
 /// Total of both balances plus the funder's commitment fee is the channel.
 fn assert_conserved(net: &Network, id: &ChannelId, value_sat: u64) {
     let a = net.balance_msat(0, id);
@@ -289,21 +314,7 @@ fn close_waits_for_htlcs_in_flight() {
     let id = net.open_channel(0, 1, 1_000_000, 0);
     net.node_mut(1).auto_claim = false;
     let inv = invoice(&net, 1, 10_000);
-    let pid = net.payment_id();
-    let params = RouteParameters::from_payment_params_and_value(
-        PaymentParameters::from_bolt11_invoice(&inv),
-        10_000,
-    );
-    net.node(0)
-        .manager
-        .send_payment(
-            inv.payment_hash(),
-            RecipientOnionFields::secret_only(inv.payment_secret()),
-            pid,
-            params,
-            Retry::Attempts(0),
-        )
-        .unwrap();
+    let pid = send(&mut net, 0, &inv, 10_000);
     net.pump();
     let b = net.node(1).node_id;
     net.node(0).manager.close_channel(&id, &b).unwrap();
@@ -376,21 +387,7 @@ fn reconnect_after(k: usize) -> usize {
     net.hook(0, 1, Hook::Hold);
     net.hook(1, 0, Hook::Hold);
     let inv = invoice(&net, 1, 250_000);
-    let pid = net.payment_id();
-    let params = RouteParameters::from_payment_params_and_value(
-        PaymentParameters::from_bolt11_invoice(&inv),
-        250_000,
-    );
-    net.node(0)
-        .manager
-        .send_payment(
-            inv.payment_hash(),
-            RecipientOnionFields::secret_only(inv.payment_secret()),
-            pid,
-            params,
-            Retry::Attempts(0),
-        )
-        .unwrap();
+    let pid = send(&mut net, 0, &inv, 250_000);
     net.pump();
     let mut delivered = 0;
     while delivered < k {
@@ -438,21 +435,7 @@ fn restart_in_the_middle_of_a_payment() {
             net.hook(0, 1, Hook::Hold);
             net.hook(1, 0, Hook::Hold);
             let inv = invoice(&net, 1, 400_000);
-            let pid = net.payment_id();
-            let params = RouteParameters::from_payment_params_and_value(
-                PaymentParameters::from_bolt11_invoice(&inv),
-                400_000,
-            );
-            net.node(0)
-                .manager
-                .send_payment(
-                    inv.payment_hash(),
-                    RecipientOnionFields::secret_only(inv.payment_secret()),
-                    pid,
-                    params,
-                    Retry::Attempts(0),
-                )
-                .unwrap();
+            let pid = send(&mut net, 0, &inv, 400_000);
             net.pump();
             for _ in 0..k {
                 if !(net.release_one(0, 1) || net.release_one(1, 0)) {
@@ -495,21 +478,7 @@ fn in_progress_persistence_holds_messages_until_completed() {
         .persister
         .set_status(ChannelMonitorUpdateStatus::InProgress);
     let inv = invoice(&net, 1, 60_000);
-    let pid = net.payment_id();
-    let params = RouteParameters::from_payment_params_and_value(
-        PaymentParameters::from_bolt11_invoice(&inv),
-        60_000,
-    );
-    net.node(0)
-        .manager
-        .send_payment(
-            inv.payment_hash(),
-            RecipientOnionFields::secret_only(inv.payment_secret()),
-            pid,
-            params,
-            Retry::Attempts(0),
-        )
-        .unwrap();
+    let pid = send(&mut net, 0, &inv, 60_000);
     net.pump();
     // The commitment_signed waits for its monitor update: node 1 has only
     // the add, nothing is committed.
@@ -660,21 +629,7 @@ fn underpaying_an_invoice_is_refused() {
     let mut net = Network::new(2);
     let id = net.open_channel(0, 1, 1_000_000, 0);
     let inv = invoice(&net, 1, 80_000);
-    let pid = net.payment_id();
-    let params = RouteParameters::from_payment_params_and_value(
-        PaymentParameters::from_bolt11_invoice(&inv),
-        30_000,
-    );
-    net.node(0)
-        .manager
-        .send_payment(
-            inv.payment_hash(),
-            RecipientOnionFields::secret_only(inv.payment_secret()),
-            pid,
-            params,
-            Retry::Attempts(0),
-        )
-        .unwrap();
+    let pid = send(&mut net, 0, &inv, 30_000);
     net.pump();
     assert!(net
         .take_events(1)
