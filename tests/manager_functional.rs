@@ -435,7 +435,7 @@ fn restart_in_the_middle_of_a_payment() {
             net.hook(0, 1, Hook::Hold);
             net.hook(1, 0, Hook::Hold);
             let inv = invoice(&net, 1, 400_000);
-            let pid = send(&mut net, 0, &inv, 400_000);
+            send(&mut net, 0, &inv, 400_000);
             net.pump();
             for _ in 0..k {
                 if !(net.release_one(0, 1) || net.release_one(1, 0)) {
