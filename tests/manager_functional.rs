@@ -698,3 +698,33 @@ fn fundee_forgets_a_channel_whose_funding_never_confirms() {
         }
     )));
 }
+
+#[test]
+fn cooperative_close_with_in_progress_persistence() {
+    let mut net = Network::new(2);
+    let id = net.open_channel(0, 1, 1_000_000, 0);
+    let inv = invoice(&net, 1, 30_000_000);
+    net.node(0)
+        .persister
+        .set_status(ChannelMonitorUpdateStatus::InProgress);
+    let pid = send(&mut net, 0, &inv, 30_000_000);
+    let b = net.node(1).node_id;
+    net.node(0).manager.close_channel(&id, &b).unwrap();
+    net.pump();
+    for _ in 0..20 {
+        net.complete_persistence(0);
+    }
+    assert!(net.payment_result(0, pid).is_ok());
+    for i in 0..2 {
+        assert!(
+            net.take_events(i).iter().any(|e| matches!(
+                e,
+                Event::ChannelClosed {
+                    reason: ClosureReason::CooperativeClosure,
+                    ..
+                }
+            )),
+            "node {i} did not close cooperatively"
+        );
+    }
+}

@@ -190,7 +190,10 @@ impl ChannelManager {
         ) else {
             return;
         };
-        if !f.chan.is_clean() {
+        // Clean, and every message of the dance has left: `closing_signed`
+        // must not overtake a `revoke_and_ack` still waiting for its
+        // monitor update.
+        if !f.chan.is_clean() || !f.held.is_empty() {
             return;
         }
         let closing = f.closing.get_or_insert(ClosingState {
@@ -225,12 +228,15 @@ impl ChannelManager {
             return;
         };
         match n.initial_closing_signed() {
-            Ok(Some(msg)) => peer
-                .outbox
-                .push(crate::events::MessageSendEvent::SendMessage {
-                    node_id: node,
-                    msg: msg.into(),
-                }),
+            Ok(Some(msg)) => self.apply_outcome(
+                peer,
+                node,
+                id,
+                crate::channel::funded::Outcome {
+                    msgs: vec![msg.into()],
+                    ..Default::default()
+                },
+            ),
             Ok(None) => {}
             Err(e) => self.channel_error(peer, node, id, e),
         }
@@ -284,9 +290,15 @@ impl ChannelManager {
             );
         };
         match n.closing_signed_received(msg) {
-            Ok(ClosingStep::Reply(m)) => {
-                Self::send(peer, node, m.into());
-            }
+            Ok(ClosingStep::Reply(m)) => self.apply_outcome(
+                peer,
+                node,
+                id,
+                crate::channel::funded::Outcome {
+                    msgs: vec![m.into()],
+                    ..Default::default()
+                },
+            ),
             Ok(ClosingStep::Done { reply, tx }) => {
                 if let Some(m) = reply {
                     Self::send(peer, node, m.into());

@@ -574,7 +574,8 @@ impl ChannelManager {
                         continue;
                     };
                     self.with_peer(&node, |p| {
-                        self.monitor_updated(p, node, cid, monitor_update_id)
+                        self.monitor_updated(p, node, cid, monitor_update_id);
+                        self.after_channel_change(p, node);
                     });
                 }
                 MonitorEvent::HtlcEvent {
