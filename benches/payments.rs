@@ -41,7 +41,7 @@ use lnkit::persist::{InMemoryStore, KVStore, MonitorUpdatingPersister};
 use lnkit::routing::{
     DefaultRouter, PaymentParameters, ProbabilisticScorer, RouteParameters, ScoringParameters,
 };
-use lnkit::sign::KeysManager;
+use lnkit::sign::{CurveOpStats, KeysManager};
 use lnkit::testing::{MockChain, TestFeeEstimator};
 use lnkit::types::{PaymentHash, PaymentSecret};
 
@@ -64,7 +64,7 @@ const CHANNEL_SAT: u64 = 100_000_000;
 const AMOUNT_MSAT: u64 = 5_000_000;
 const FEE_RATE: u32 = 253;
 const WARMUPS: usize = 20;
-const PAYMENTS: usize = 2000;
+const PAYMENTS_DEFAULT: usize = 2000;
 const WINDOWS: [usize; 3] = [10, 50, 200];
 /// The final CLTV delta the payer puts in its route (as in LDK's reference).
 const FINAL_CLTV: u32 = 80;
@@ -260,7 +260,35 @@ fn report2(name: &str, value: f64, unit: &str) {
     println!("{name} {value:.2} {unit}");
 }
 
+/// Curve operations per payment, both nodes together (one thread drives
+/// both; lnkit's counters are per thread). Informational lines, not in the
+/// contract: they show where the time goes.
+fn report_ops(prefix: &str, ops: CurveOpStats, payments: usize) {
+    let per = |n: u64| n as f64 / payments as f64;
+    for (name, n) in [
+        ("base_mul", ops.base_mul),
+        ("var_mul", ops.var_mul),
+        ("point_add", ops.point_add),
+        ("sign", ops.ecdsa_sign),
+        ("verify", ops.ecdsa_verify),
+        ("ecdh", ops.ecdh),
+    ] {
+        report2(&format!("{prefix}_{name}_per_payment"), per(n), "ops");
+    }
+}
+
 fn main() {
+    // The contract's 2,000 payments; `LNKIT_PAY_PAYMENTS=N` shrinks a run
+    // for profilers (callgrind, perf) and is not for reported figures.
+    // `LNKIT_PAY_ONLY=serial|w10|w50|w200` times one workload only (the
+    // others still run, on 20 payments, to keep the channel state alike).
+    let only = std::env::var("LNKIT_PAY_ONLY").ok();
+    let runs = |name: &str| only.as_deref().map_or(true, |o| o == name);
+    let payments_env = std::env::var("LNKIT_PAY_PAYMENTS").ok();
+    #[allow(non_snake_case)]
+    let PAYMENTS: usize = payments_env
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PAYMENTS_DEFAULT);
     // Up to 200 payments in flight: B must accept 200 HTLCs and all their
     // value at once (the defaults are 50 HTLCs and 10 % of the channel), as
     // in LDK's reference. A's side is set the same way for symmetry, and B
@@ -368,10 +396,12 @@ fn main() {
     assert_eq!(h.c.sent as usize, WARMUPS, "warm-up payments failed");
 
     // Serial: each payment fully settled before the next.
-    let list = specs(&h, PAYMENTS);
+    let n = if runs("serial") { PAYMENTS } else { WARMUPS };
+    let list = specs(&h, n);
     let (s0, c0, b0) = (h.c.sent, h.c.claimed, h.bytes_moved);
     let w0 = h.nodes[0].store.writes.load(Ordering::Relaxed);
-    let mut lat = Vec::with_capacity(PAYMENTS);
+    let mut lat = Vec::with_capacity(n);
+    let ops0 = CurveOpStats::snapshot();
     let t = Instant::now();
     for s in &list {
         let t1 = Instant::now();
@@ -380,33 +410,37 @@ fn main() {
         lat.push(t1.elapsed().as_secs_f64() * 1e3);
     }
     let el = t.elapsed().as_secs_f64();
-    assert_eq!((h.c.sent - s0) as usize, PAYMENTS, "serial: not all sent");
-    assert_eq!(
-        (h.c.claimed - c0) as usize,
-        PAYMENTS,
-        "serial: not all claimed"
-    );
+    assert_eq!((h.c.sent - s0) as usize, n, "serial: not all sent");
+    assert_eq!((h.c.claimed - c0) as usize, n, "serial: not all claimed");
+    let n_serial = n;
     let writes = h.nodes[0].store.writes.load(Ordering::Relaxed) - w0;
     let bytes = h.bytes_moved - b0;
     lat.sort_by(|x, y| x.total_cmp(y));
-    report("pay_serial_per_s", PAYMENTS as f64 / el, "payments/s");
+    report("pay_serial_per_s", n as f64 / el, "payments/s");
     report2("pay_serial_p50_ms", percentile(&lat, 50.0), "ms");
     report2("pay_serial_p99_ms", percentile(&lat, 99.0), "ms");
+    report_ops("pay_serial", CurveOpStats::snapshot() - ops0, n);
 
     // Pipelined: up to `w` payments outstanding, refilled as they complete.
     for w in WINDOWS {
-        let list = specs(&h, PAYMENTS);
+        let n = if runs(&format!("w{w}")) {
+            PAYMENTS
+        } else {
+            WARMUPS
+        };
+        let list = specs(&h, n);
         let (s0, c0) = (h.c.sent, h.c.claimed);
+        let ops0 = CurveOpStats::snapshot();
         let t = Instant::now();
         let mut next = 0usize;
         loop {
             let done = (h.c.sent - s0) as usize;
-            while next < PAYMENTS && next - done < w {
+            while next < n && next - done < w {
                 send(&h, &list[next]);
                 next += 1;
             }
             if !h.step() {
-                if next == PAYMENTS {
+                if next == n {
                     break;
                 }
                 let done = (h.c.sent - s0) as usize;
@@ -415,27 +449,20 @@ fn main() {
         }
         h.pump();
         let el = t.elapsed().as_secs_f64();
-        assert_eq!((h.c.sent - s0) as usize, PAYMENTS, "w{w}: not all sent");
-        assert_eq!(
-            (h.c.claimed - c0) as usize,
-            PAYMENTS,
-            "w{w}: not all claimed"
-        );
-        report(
-            &format!("pay_w{w}_per_s"),
-            PAYMENTS as f64 / el,
-            "payments/s",
-        );
+        assert_eq!((h.c.sent - s0) as usize, n, "w{w}: not all sent");
+        assert_eq!((h.c.claimed - c0) as usize, n, "w{w}: not all claimed");
+        report(&format!("pay_w{w}_per_s"), n as f64 / el, "payments/s");
+        report_ops(&format!("pay_w{w}"), CurveOpStats::snapshot() - ops0, n);
     }
 
     report(
         "pay_wire_bytes_per_payment",
-        bytes as f64 / PAYMENTS as f64,
+        bytes as f64 / n_serial as f64,
         "bytes",
     );
     report2(
         "pay_monitor_writes_per_payment",
-        writes as f64 / PAYMENTS as f64,
+        writes as f64 / n_serial as f64,
         "writes",
     );
 }

@@ -5,13 +5,15 @@ mod sign_common;
 use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, SecretKey};
 use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::{Amount, ScriptBuf};
-use lnkit::channel::keys::{build_commitment_secret, CounterpartyCommitmentSecrets};
+use lnkit::channel::keys::{
+    build_commitment_secret, CommitmentKeys, CounterpartyCommitmentSecrets,
+};
 use lnkit::channel::script::{
     anchor_script, commitment_tx_weight, CommitmentFormat, ANCHOR_OUTPUT_VALUE,
 };
 use lnkit::channel::tx::{is_trimmed, ChannelTransactionParameters, Htlc, HtlcDirection};
 use lnkit::channel::{CommitmentNumber, FeeRatePerKw, MilliSatoshi};
-use lnkit::codec::{Readable, Writeable};
+use lnkit::codec::{DecodeError, Readable, Writeable};
 use lnkit::sign::{ChannelSigner, CurveOpStats, InMemorySigner};
 use lnkit::types::PaymentHash;
 use proptest::prelude::*;
@@ -331,7 +333,7 @@ proptest! {
         secp.verify_ecdsa(&Message::from_digest(a_holder.funding_sighash()), &own, &pa.holder_pubkeys.funding_pubkey).unwrap();
         let own_htlc = b.pair.a.sign_holder_htlc_transactions(pa, &a_holder).unwrap();
         for (h, sig) in a_holder.htlc_sighashes(EcdsaSighashType::All).iter().zip(&own_htlc) {
-            secp.verify_ecdsa(&Message::from_digest(*h), sig, &a_holder.keys().broadcaster_htlc_key).unwrap();
+            secp.verify_ecdsa(&Message::from_digest(*h), sig, &a_holder.keys().htlc.expect("htlc keys").broadcaster).unwrap();
         }
     }
 }
@@ -373,8 +375,10 @@ fn per_commitment_keys_are_derived_once_per_commitment() {
         CurveOpStats::snapshot()
     };
     let zero = cost(0);
+    let one = cost(1);
     let thirty = cost(30);
     assert_eq!(zero.ecdsa_sign, 1);
+    assert_eq!(one.ecdsa_sign, 2);
     assert_eq!(thirty.ecdsa_sign, 31);
     assert_eq!(
         CurveOpStats {
@@ -383,14 +387,94 @@ fn per_commitment_keys_are_derived_once_per_commitment() {
         },
         CurveOpStats {
             ecdsa_sign: 0,
-            ..zero
+            ..one
         },
         "key derivation must not depend on the number of HTLCs"
     );
-    // 3 tweak-adds (k*G + add each) and one revocation key (2 k*P + add).
-    assert_eq!(zero.base_mul, 3);
+    // With HTLC outputs: 3 tweak-adds (k*G + add each: delayed key and the
+    // two HTLC keys) and one revocation key (2 k*P + add).
+    assert_eq!(one.base_mul, 3);
+    assert_eq!(one.var_mul, 2);
+    assert_eq!(one.point_add, 4);
+    // Without HTLC outputs the HTLC keys are not derived.
+    assert_eq!(zero.base_mul, 1);
     assert_eq!(zero.var_mul, 2);
-    assert_eq!(zero.point_add, 4);
+    assert_eq!(zero.point_add, 2);
+}
+
+#[test]
+fn htlc_keys_are_derived_only_for_commitments_with_htlc_outputs() {
+    let p = pair(CommitmentFormat::Anchors, CHANNEL_SAT, 354, 354);
+    let pcp = p.a.per_commitment_point(CommitmentNumber::ZERO).unwrap();
+    let n = CommitmentNumber::ZERO;
+    let f = FeeRatePerKw(253);
+    let htlc = |sat: u64| Htlc {
+        direction: HtlcDirection::HolderOffered,
+        amount: MilliSatoshi(sat * 1000),
+        cltv_expiry: 500_000,
+        payment_hash: PaymentHash([7; 32]),
+    };
+    let half = MilliSatoshi(CHANNEL_SAT * 500);
+    for (htlcs, outputs) in [
+        (vec![], false),
+        (vec![htlc(100)], false), // dust: trimmed, no output
+        (vec![htlc(100), htlc(50_000)], true),
+    ] {
+        let total: u64 = htlcs.iter().map(|h: &Htlc| h.amount.0).sum();
+        let to_a = MilliSatoshi(half.0 - total);
+        let lean = p
+            .a_params
+            .build_holder_commitment(n, &pcp, to_a, half, f, &htlcs)
+            .unwrap();
+        let full_keys = p.a_params.holder_commitment_keys(&pcp).unwrap();
+        let full = p
+            .a_params
+            .build_holder_commitment_with_keys(n, &full_keys, to_a, half, f, &htlcs)
+            .unwrap();
+        // The same transaction either way.
+        assert_eq!(lean.transaction(), full.transaction());
+        assert_eq!(lean.htlcs().is_empty(), !outputs);
+        assert_eq!(lean.keys().htlc.is_some(), outputs);
+        assert_eq!(full.keys().htlc, full_keys.htlc);
+        assert_eq!(
+            lean.keys().revocation_key,
+            full_keys.revocation_key,
+            "revocation key"
+        );
+        // And the peer verifies our signatures on it either way.
+        let mirrored = p
+            .b_params
+            .build_counterparty_commitment(n, &pcp, half, to_a, f, &flip(&htlcs))
+            .unwrap();
+        let sigs =
+            p.b.sign_counterparty_commitment(&p.b_params, &mirrored)
+                .unwrap();
+        lean.verify_counterparty_signatures(&p.a_params, &sigs.commitment, &sigs.htlcs)
+            .unwrap();
+    }
+}
+
+#[test]
+fn commitment_keys_round_trip_with_and_without_htlc_keys() {
+    let p = pair(CommitmentFormat::Anchors, CHANNEL_SAT, 354, 354);
+    let pcp = p.a.per_commitment_point(CommitmentNumber::ZERO).unwrap();
+    let b = &p.a_params.holder_pubkeys;
+    let c = &p.a_params.counterparty_pubkeys;
+    let full = CommitmentKeys::derive(&pcp, b, c).unwrap();
+    let lean = CommitmentKeys::derive_without_htlc_keys(&pcp, b, c).unwrap();
+    assert_eq!(CommitmentKeys { htlc: None, ..full }, lean);
+    for keys in [full, lean] {
+        let bytes = keys.encode();
+        assert_eq!(bytes.len(), keys.size_hint());
+        assert_eq!(CommitmentKeys::read(&mut &bytes[..]).unwrap(), keys);
+    }
+    // The presence flag is 0 or 1, nothing else.
+    let mut bad = lean.encode();
+    *bad.last_mut().unwrap() = 2;
+    assert_eq!(
+        CommitmentKeys::read(&mut &bad[..]),
+        Err(DecodeError::InvalidValue)
+    );
 }
 
 #[test]
@@ -468,7 +552,16 @@ fn commitment_keys_are_bound_to_their_channel() {
         .a_params
         .build_holder_commitment(n, &pcp, bal.0, bal.1, f, &[])
         .unwrap();
-    assert_eq!(with, plain);
+    // The same transaction; `plain` skipped the HTLC keys it has no use for.
+    assert_eq!(with.transaction(), plain.transaction());
+    assert_eq!(plain.keys().htlc, None);
+    assert_eq!(
+        lnkit::channel::keys::CommitmentKeys {
+            htlc: None,
+            ..*with.keys()
+        },
+        *plain.keys()
+    );
     // Reusing derived keys costs no curve operation.
     CurveOpStats::reset();
     p.a_params

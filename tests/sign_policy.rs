@@ -297,7 +297,11 @@ fn justice_and_claim_signatures_verify() {
         let sig =
             p.a.sign_counterparty_htlc_claim(&p.a_params, &tx, 0, &b_pcp, h)
                 .unwrap();
-        verify(sighash, &sig, &keys.countersignatory_htlc_key);
+        verify(
+            sighash,
+            &sig,
+            &keys.htlc.expect("htlc keys").countersignatory,
+        );
     }
 }
 
@@ -430,7 +434,7 @@ fn holder_htlc_input_signature_matches_plain_htlc_signature() {
         verify(
             sighash.to_byte_array(),
             &sig2,
-            &c0.keys().broadcaster_htlc_key,
+            &c0.keys().htlc.expect("commitment with htlcs").broadcaster,
         );
         assert_ne!(&sig2, sig);
     }

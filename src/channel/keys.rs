@@ -394,15 +394,26 @@ pub struct CommitmentKeys {
     /// `revocationpubkey`: the countersignatory's revocation basepoint
     /// blinded with the broadcaster's point.
     pub revocation_key: PublicKey,
-    /// `local_htlcpubkey` in BOLT 3 terms (the broadcaster's HTLC key).
-    pub broadcaster_htlc_key: PublicKey,
-    /// `remote_htlcpubkey` (the countersignatory's HTLC key).
-    pub countersignatory_htlc_key: PublicKey,
     /// `local_delayedpubkey` (the broadcaster's delayed payment key).
     pub broadcaster_delayed_payment_key: PublicKey,
     /// `remotepubkey`: with `option_static_remotekey` and `option_anchors`
     /// this is the countersignatory's `payment_basepoint`, not rotated.
     pub countersignatory_payment_key: PublicKey,
+    /// The two HTLC keys. `None` when the keys were derived for a
+    /// commitment without HTLC outputs (see
+    /// [`derive_without_htlc_keys`](Self::derive_without_htlc_keys)); the
+    /// commitment builders refuse to build HTLC outputs without them.
+    pub htlc: Option<HtlcKeys>,
+}
+
+/// The HTLC keys of one commitment: only HTLC outputs and HTLC
+/// transactions use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HtlcKeys {
+    /// `local_htlcpubkey` in BOLT 3 terms (the broadcaster's HTLC key).
+    pub broadcaster: PublicKey,
+    /// `remote_htlcpubkey` (the countersignatory's HTLC key).
+    pub countersignatory: PublicKey,
 }
 
 impl CommitmentKeys {
@@ -413,18 +424,31 @@ impl CommitmentKeys {
         broadcaster: &ChannelPublicKeys,
         countersignatory: &ChannelPublicKeys,
     ) -> Result<Self, KeyError> {
+        let mut keys =
+            Self::derive_without_htlc_keys(per_commitment_point, broadcaster, countersignatory)?;
+        keys.htlc = Some(HtlcKeys {
+            broadcaster: derive_public_key(&broadcaster.htlc_basepoint, per_commitment_point)?,
+            countersignatory: derive_public_key(
+                &countersignatory.htlc_basepoint,
+                per_commitment_point,
+            )?,
+        });
+        Ok(keys)
+    }
+
+    /// The keys of a commitment that has no HTLC outputs: the revocation
+    /// and delayed payment keys only, two curve multiplications fewer than
+    /// [`derive`](Self::derive). Half the commitments of a payment (those
+    /// signed after the HTLC is settled) need nothing more.
+    pub fn derive_without_htlc_keys(
+        per_commitment_point: &PublicKey,
+        broadcaster: &ChannelPublicKeys,
+        countersignatory: &ChannelPublicKeys,
+    ) -> Result<Self, KeyError> {
         Ok(CommitmentKeys {
             per_commitment_point: *per_commitment_point,
             revocation_key: derive_revocation_public_key(
                 &countersignatory.revocation_basepoint,
-                per_commitment_point,
-            )?,
-            broadcaster_htlc_key: derive_public_key(
-                &broadcaster.htlc_basepoint,
-                per_commitment_point,
-            )?,
-            countersignatory_htlc_key: derive_public_key(
-                &countersignatory.htlc_basepoint,
                 per_commitment_point,
             )?,
             broadcaster_delayed_payment_key: derive_public_key(
@@ -432,6 +456,7 @@ impl CommitmentKeys {
                 per_commitment_point,
             )?,
             countersignatory_payment_key: countersignatory.payment_point,
+            htlc: None,
         })
     }
 }
@@ -440,24 +465,41 @@ impl Writeable for CommitmentKeys {
     fn write<W: Write>(&self, w: &mut W) -> io::Result<()> {
         self.per_commitment_point.write(w)?;
         self.revocation_key.write(w)?;
-        self.broadcaster_htlc_key.write(w)?;
-        self.countersignatory_htlc_key.write(w)?;
         self.broadcaster_delayed_payment_key.write(w)?;
-        self.countersignatory_payment_key.write(w)
+        self.countersignatory_payment_key.write(w)?;
+        match &self.htlc {
+            None => 0u8.write(w),
+            Some(h) => {
+                1u8.write(w)?;
+                h.broadcaster.write(w)?;
+                h.countersignatory.write(w)
+            }
+        }
     }
     fn size_hint(&self) -> usize {
-        6 * 33
+        4 * 33 + 1 + if self.htlc.is_some() { 2 * 33 } else { 0 }
     }
 }
 impl Readable for CommitmentKeys {
     fn read<R: Read>(r: &mut R) -> Result<Self, DecodeError> {
+        let per_commitment_point = Readable::read(r)?;
+        let revocation_key = Readable::read(r)?;
+        let broadcaster_delayed_payment_key = Readable::read(r)?;
+        let countersignatory_payment_key = Readable::read(r)?;
+        let htlc = match u8::read(r)? {
+            0 => None,
+            1 => Some(HtlcKeys {
+                broadcaster: Readable::read(r)?,
+                countersignatory: Readable::read(r)?,
+            }),
+            _ => return Err(DecodeError::InvalidValue),
+        };
         Ok(CommitmentKeys {
-            per_commitment_point: Readable::read(r)?,
-            revocation_key: Readable::read(r)?,
-            broadcaster_htlc_key: Readable::read(r)?,
-            countersignatory_htlc_key: Readable::read(r)?,
-            broadcaster_delayed_payment_key: Readable::read(r)?,
-            countersignatory_payment_key: Readable::read(r)?,
+            per_commitment_point,
+            revocation_key,
+            broadcaster_delayed_payment_key,
+            countersignatory_payment_key,
+            htlc,
         })
     }
 }

@@ -3,7 +3,7 @@
 //! Each builder names the BOLT 3 section it implements. Keys are passed
 //! from the broadcaster's point of view (see [`super::keys`]).
 
-use super::keys::CommitmentKeys;
+use super::keys::HtlcKeys;
 use crate::types::PaymentHash;
 use bitcoin::hashes::{hash160, ripemd160, Hash};
 use bitcoin::opcodes::all::*;
@@ -125,15 +125,17 @@ pub fn anchor_script(funding_pubkey: &PublicKey) -> ScriptBuf {
 }
 
 /// The witness script of an HTLC output on a commitment (BOLT 3 Offered /
-/// Received HTLC Outputs). `offered` is from the broadcaster's view.
+/// Received HTLC Outputs), from the commitment's `revocationpubkey` and HTLC
+/// keys. `offered` is from the broadcaster's view.
 pub fn htlc_script(
-    keys: &CommitmentKeys,
+    revocation_key: &PublicKey,
+    keys: &HtlcKeys,
     offered: bool,
     payment_hash: &PaymentHash,
     cltv_expiry: u32,
     format: CommitmentFormat,
 ) -> ScriptBuf {
-    let revocation_hash = hash160::Hash::hash(&keys.revocation_key.serialize()).to_byte_array();
+    let revocation_hash = hash160::Hash::hash(&revocation_key.serialize()).to_byte_array();
     let payment_hash160 = ripemd160::Hash::hash(&payment_hash.0).to_byte_array();
     let b = Builder::new()
         .push_opcode(OP_DUP)
@@ -143,7 +145,7 @@ pub fn htlc_script(
         .push_opcode(OP_IF)
         .push_opcode(OP_CHECKSIG)
         .push_opcode(OP_ELSE)
-        .push_slice(keys.countersignatory_htlc_key.serialize())
+        .push_slice(keys.countersignatory.serialize())
         .push_opcode(OP_SWAP)
         .push_opcode(OP_SIZE)
         .push_int(32)
@@ -153,7 +155,7 @@ pub fn htlc_script(
             .push_opcode(OP_DROP)
             .push_int(2)
             .push_opcode(OP_SWAP)
-            .push_slice(keys.broadcaster_htlc_key.serialize())
+            .push_slice(keys.broadcaster.serialize())
             .push_int(2)
             .push_opcode(OP_CHECKMULTISIG)
             .push_opcode(OP_ELSE)
@@ -169,7 +171,7 @@ pub fn htlc_script(
             .push_opcode(OP_EQUALVERIFY)
             .push_int(2)
             .push_opcode(OP_SWAP)
-            .push_slice(keys.broadcaster_htlc_key.serialize())
+            .push_slice(keys.broadcaster.serialize())
             .push_int(2)
             .push_opcode(OP_CHECKMULTISIG)
             .push_opcode(OP_ELSE)

@@ -88,6 +88,9 @@ pub enum TxBuildError {
     PreimageMismatch,
     /// Commitment keys derived for another channel or side were given.
     KeysMismatch,
+    /// The commitment has HTLC outputs but its keys were derived without
+    /// the HTLC keys ([`CommitmentKeys::derive_without_htlc_keys`]).
+    MissingHtlcKeys,
 }
 
 impl fmt::Display for TxBuildError {
@@ -104,6 +107,9 @@ impl fmt::Display for TxBuildError {
             TxBuildError::NoSuchHtlc(i) => write!(f, "no htlc output number {i}"),
             TxBuildError::KeysMismatch => {
                 f.write_str("commitment keys were derived for another channel or side")
+            }
+            TxBuildError::MissingHtlcKeys => {
+                f.write_str("commitment has htlc outputs but no htlc keys were derived")
             }
             TxBuildError::PreimageMismatch => {
                 f.write_str("the preimage does not match the htlc's payment hash")
@@ -267,6 +273,36 @@ impl ChannelTransactionParameters {
         })
     }
 
+    /// The keys of `side`'s commitment with these HTLCs: the HTLC keys
+    /// (two curve multiplications) only when some HTLC gets an output.
+    fn derive_keys(
+        &self,
+        side: Side,
+        per_commitment_point: &PublicKey,
+        feerate: FeeRatePerKw,
+        htlcs: &[Htlc],
+    ) -> Result<CommitmentKeys, KeyError> {
+        let d = self.directed(side);
+        let any_output = htlcs.iter().any(|h| {
+            !is_trimmed(
+                self.format,
+                feerate,
+                d.dust_limit,
+                h.amount,
+                h.offered_by(d.side),
+            )
+        });
+        if any_output {
+            CommitmentKeys::derive(per_commitment_point, d.broadcaster, d.countersignatory)
+        } else {
+            CommitmentKeys::derive_without_htlc_keys(
+                per_commitment_point,
+                d.broadcaster,
+                d.countersignatory,
+            )
+        }
+    }
+
     /// Builds our own commitment number `number` (the one we would
     /// broadcast) with our `per_commitment_point`. Balances and HTLC
     /// directions are from the holder's view.
@@ -279,7 +315,10 @@ impl ChannelTransactionParameters {
         feerate: FeeRatePerKw,
         htlcs: &[Htlc],
     ) -> Result<HolderCommitmentTransaction, TxBuildError> {
-        let keys = self.holder_commitment_keys(per_commitment_point)?;
+        let keys = HolderCommitmentKeys {
+            keys: self.derive_keys(Side::Holder, per_commitment_point, feerate, htlcs)?,
+            origin: self.origin(Side::Holder),
+        };
         self.build_holder_commitment_with_keys(
             number,
             &keys,
@@ -330,7 +369,10 @@ impl ChannelTransactionParameters {
         feerate: FeeRatePerKw,
         htlcs: &[Htlc],
     ) -> Result<CounterpartyCommitmentTransaction, TxBuildError> {
-        let keys = self.counterparty_commitment_keys(per_commitment_point)?;
+        let keys = CounterpartyCommitmentKeys {
+            keys: self.derive_keys(Side::Counterparty, per_commitment_point, feerate, htlcs)?,
+            origin: self.origin(Side::Counterparty),
+        };
         self.build_counterparty_commitment_with_keys(
             number,
             &keys,
@@ -595,7 +637,16 @@ fn build_commitment(
     let mut htlc_scripts: Vec<ScriptBuf> = Vec::with_capacity(untrimmed.len());
     for (n, &(i, offered)) in untrimmed.iter().enumerate() {
         let h = &htlcs[i];
-        let ws = htlc_script(&keys, offered, &h.payment_hash, h.cltv_expiry, format);
+        // Keys derived without HTLC keys serve HTLC-less commitments only.
+        let hk = keys.htlc.as_ref().ok_or(TxBuildError::MissingHtlcKeys)?;
+        let ws = htlc_script(
+            &keys.revocation_key,
+            hk,
+            offered,
+            &h.payment_hash,
+            h.cltv_expiry,
+            format,
+        );
         outputs.push((
             TxOut {
                 value: h.amount.to_sat_floor(),
@@ -1024,7 +1075,10 @@ impl HolderCommitmentTransaction {
                 got: htlc_sigs.len(),
             });
         }
-        let key = self.keys.countersignatory_htlc_key;
+        // Built commitments with HTLC outputs always carry HTLC keys.
+        let Some(key) = self.keys.htlc.map(|k| k.countersignatory) else {
+            return Ok(());
+        };
         for (i, (h, sig)) in self
             .htlc_sighashes(self.countersignatory_htlc_sighash_type())
             .iter()
