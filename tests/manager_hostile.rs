@@ -728,6 +728,33 @@ fn htlc_missing_from_our_confirmed_commitment_fails_the_payment() {
     );
 }
 
+/// The same HTLC across a restart: the parked HTLC is persisted with the
+/// manager, before and after our commitment starts confirming, so the
+/// payment still fails back once the commitment is deep enough.
+#[test]
+fn htlc_missing_from_our_confirmed_commitment_fails_the_payment_across_restarts() {
+    for mined_before_restart in [0, 1, 3] {
+        let mut fx = Fx::new(0);
+        let mut raa = raa_from_1(&mut fx);
+        raa.per_commitment_secret = [0x11; 32];
+        fx.misbehave(&raa.into());
+        let tx = fx.assert_failed("bolt2-raa-secret");
+        fx.net.mine(mined_before_restart);
+        fx.net.pump();
+        fx.net.restart(0);
+        fx.net.take_events(0);
+        fx.net.mine(7 - mined_before_restart);
+        assert_eq!(fx.net.chain.confirmations(&tx.compute_txid()), Some(7));
+        let events = fx.net.take_events(0);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::PaymentFailed { .. })),
+            "{mined_before_restart} blocks before the restart: payment still pending: {events:?}"
+        );
+    }
+}
+
 /// A secret that is not even a valid scalar (all 0xff).
 #[test]
 fn bolt2_raa_secret_not_a_key() {
@@ -1473,6 +1500,38 @@ mod read {
                 },
             )
             .expect("no panic, truncations refused");
+    }
+
+    /// Bytes of format version 1 (no parked-HTLC section) still read, and
+    /// are written back as version 2.
+    #[test]
+    fn version_1_bytes_still_read() {
+        let fx = with_htlc();
+        let bytes = fx.net.node(0).manager.encode();
+        assert_eq!(&bytes[..2], &[2, 2], "version, oldest reader");
+        assert_eq!(&bytes[bytes.len() - 4..], &[0; 4], "no parked HTLCs");
+        let mut v1 = vec![1, 1];
+        v1.extend_from_slice(&bytes[2..bytes.len() - 4]);
+        let mons = monitors(&fx, 0);
+        let m = ChannelManager::read(
+            &v1,
+            deps(&fx, 0),
+            UserConfig::default(),
+            mons.iter().collect(),
+        )
+        .expect("version 1 reads");
+        assert_eq!(m.list_channels().len(), 1);
+        assert_eq!(m.encode(), bytes);
+        // A reader of version 2 refuses bytes that need a newer one.
+        let mut newer = bytes.clone();
+        newer[1] = 3;
+        assert!(ChannelManager::read(
+            &newer,
+            deps(&fx, 0),
+            UserConfig::default(),
+            mons.iter().collect()
+        )
+        .is_err());
     }
 
     /// Every byte of a real encoding flipped (lowest and highest bit), one

@@ -662,7 +662,8 @@ impl ChannelManager {
                         in_holder,
                         holder_number: number,
                         fail_at: None,
-                    })
+                    });
+                    self.changed();
                 }
             }
         }
@@ -683,6 +684,9 @@ impl ChannelManager {
             *parked = keep;
             hit
         };
+        if !done.is_empty() {
+            self.changed();
+        }
         for p in done {
             self.path_succeeded(p.source, preimage);
         }
@@ -708,6 +712,7 @@ impl ChannelManager {
                 && p.holder_number == *commitment_number
             {
                 p.fail_at = Some(height + ANTI_REORG_DELAY - 1);
+                self.changed();
             }
         }
     }
@@ -722,6 +727,9 @@ impl ChannelManager {
             *parked = keep;
             due
         };
+        if !due.is_empty() {
+            self.changed();
+        }
         for p in due {
             let failure = closed_channel_failure(&p.source);
             self.path_failed(p.source, failure);

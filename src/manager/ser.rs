@@ -40,8 +40,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-const VERSION: u8 = 1;
-const MIN_VERSION: u8 = 1;
+/// 2: parked HTLCs of force-closed channels (appended). Version 1 bytes
+/// still load (with none).
+const VERSION: u8 = 2;
+const MIN_VERSION: u8 = 2;
+/// The oldest format `read` still understands.
+const OLDEST_READABLE: u8 = 1;
 
 #[derive(Default)]
 struct W(Vec<u8>);
@@ -302,6 +306,22 @@ impl ChannelManager {
                 w.fixed(part.shared_secret.as_bytes());
             }
         }
+        drop(claimable);
+        // Since version 2: our HTLCs of force-closed channels, waiting for
+        // the chain (a preimage, or our commitment deep enough without them).
+        let parked = super::lock(&self.closed_htlcs);
+        w.u32(parked.len() as u32);
+        for p in parked.iter() {
+            w.fixed(p.funding_outpoint.txid.as_byte_array());
+            w.u32(p.funding_outpoint.vout);
+            w.fixed(&p.payment_hash.0);
+            w.fixed(&p.source.payment_id.0);
+            w.fixed(&p.source.session_priv.secret_bytes());
+            write_path(&mut w, &p.source.path);
+            w.bool(p.in_holder);
+            w.u64(p.holder_number.value());
+            w.opt_bytes(p.fail_at.map(|h| h.to_be_bytes()).as_ref().map(|b| &b[..]));
+        }
         w.0
     }
 
@@ -322,7 +342,7 @@ impl ChannelManager {
         let mut r = R(bytes);
         let version = r.u8()?;
         let min = r.u8()?;
-        if min > VERSION || version < MIN_VERSION {
+        if min > VERSION || version < OLDEST_READABLE {
             return Err(DecodeError::UnknownVersion);
         }
         let chain_hash: [u8; 32] = r.arr()?;
@@ -590,9 +610,44 @@ impl ChannelManager {
                 },
             );
         }
+        let mut parked = Vec::new();
+        if version >= 2 {
+            let n = r.count(32 + 4 + 32 + 32 + 32 + 4 + 1 + 8 + 1)?;
+            for _ in 0..n {
+                let txid = bitcoin::Txid::from_byte_array(r.arr()?);
+                let vout = r.u32()?;
+                let payment_hash = PaymentHash(r.arr()?);
+                let payment_id = PaymentId(r.arr()?);
+                let session_priv = SecretKey::from_slice(&r.arr::<32>()?)
+                    .map_err(|_| DecodeError::InvalidValue)?;
+                let path = read_path(&mut r)?;
+                let in_holder = r.bool()?;
+                let holder_number = crate::channel::CommitmentNumber::new(r.u64()?)
+                    .ok_or(DecodeError::InvalidValue)?;
+                let fail_at = match r.opt_bytes()? {
+                    None => None,
+                    Some(b) => Some(u32::from_be_bytes(
+                        b.try_into().map_err(|_| DecodeError::InvalidValue)?,
+                    )),
+                };
+                parked.push(super::payments::ParkedHtlc {
+                    funding_outpoint: bitcoin::OutPoint { txid, vout },
+                    payment_hash,
+                    source: HtlcSource {
+                        payment_id,
+                        path,
+                        session_priv,
+                    },
+                    in_holder,
+                    holder_number,
+                    fail_at,
+                });
+            }
+        }
         if !r.0.is_empty() {
             return Err(DecodeError::InvalidValue);
         }
+        *super::lock(&mgr.closed_htlcs) = parked;
         *mgr.peers.write().unwrap_or_else(|e| e.into_inner()) = peers;
         *super::lock(&mgr.payments) = payments;
         *super::lock(&mgr.claimable) = claimable;
