@@ -755,6 +755,42 @@ fn htlc_missing_from_our_confirmed_commitment_fails_the_payment_across_restarts(
     }
 }
 
+/// A reorg that takes our commitment out before it is 6 deep: the HTLC
+/// must not be failed on the strength of a confirmation that is gone; it
+/// fails once the commitment confirms again, 6 deep.
+#[test]
+fn htlc_missing_from_our_commitment_waits_again_after_a_reorg() {
+    let mut fx = Fx::new(0);
+    let mut raa = raa_from_1(&mut fx);
+    raa.per_commitment_secret = [0x11; 32];
+    fx.misbehave(&raa.into());
+    let tx = fx.assert_failed("bolt2-raa-secret");
+    let txid = tx.compute_txid();
+    fx.net.mine(3);
+    assert_eq!(fx.net.chain.confirmations(&txid), Some(3));
+    fx.net.chain.reorg(3);
+    for _ in 0..2 {
+        fx.net.chain.mine_block_with(Vec::new());
+    }
+    fx.net.pump();
+    // Six blocks above the first confirmation, but none holds it now.
+    assert_eq!(fx.net.chain.confirmations(&txid), None);
+    let failed = |events: &[Event]| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::PaymentFailed { .. }))
+    };
+    let events = fx.net.take_events(0);
+    assert!(
+        !failed(&events),
+        "failed on a reorged-out commitment: {events:?}"
+    );
+    fx.net.mine(6);
+    assert_eq!(fx.net.chain.confirmations(&txid), Some(6));
+    let events = fx.net.take_events(0);
+    assert!(failed(&events), "payment still pending: {events:?}");
+}
+
 /// A secret that is not even a valid scalar (all 0xff).
 #[test]
 fn bolt2_raa_secret_not_a_key() {

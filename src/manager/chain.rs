@@ -171,6 +171,7 @@ impl Confirm for ChannelManager {
     }
 
     fn transaction_unconfirmed(&self, txid: &Txid) {
+        self.parked_unconfirmed(None, Some(*txid));
         self.for_each_peer(|peer, _| {
             for entry in peer.channels.values_mut() {
                 if let ChannelEntry::Pending(p) = entry {
@@ -225,6 +226,7 @@ impl Listen for ChannelManager {
             block_hash: header.prev_blockhash,
             height: height.saturating_sub(1),
         };
+        self.parked_unconfirmed(Some(height), None);
         self.for_each_peer(|peer, _| {
             for entry in peer.channels.values_mut() {
                 if let ChannelEntry::Pending(p) = entry {

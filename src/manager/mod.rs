@@ -586,9 +586,9 @@ impl ChannelManager {
                 } => self.closed_htlc_claimed(funding_outpoint, payment_hash, payment_preimage),
                 MonitorEvent::CommitmentTxConfirmed {
                     funding_outpoint,
+                    txid,
                     kind,
                     height,
-                    ..
                 } => {
                     let found = lock(&self.by_outpoint).get(&funding_outpoint).copied();
                     if let Some((node, cid)) = found {
@@ -603,7 +603,7 @@ impl ChannelManager {
                             self.fail_channel(p, node, cid, reason, false, false)
                         });
                     }
-                    self.commitment_confirmed(funding_outpoint, &kind, height);
+                    self.commitment_confirmed(funding_outpoint, txid, &kind, height);
                 }
             }
         }

@@ -81,9 +81,10 @@ pub(crate) struct ParkedHtlc {
     /// Whether it is in our commitment (the one we broadcast).
     pub in_holder: bool,
     pub holder_number: crate::channel::CommitmentNumber,
-    /// The height at which it is failed back (6 confirmations of a
-    /// commitment without it).
-    pub fail_at: Option<u32>,
+    /// Our commitment without it, confirmed: its txid and height. The
+    /// HTLC fails back at [`ANTI_REORG_DELAY`] confirmations; a reorg
+    /// that unconfirms the commitment first clears this.
+    pub confirmed: Option<(bitcoin::Txid, u32)>,
 }
 
 /// Confirmations of a commitment without an HTLC before the HTLC is
@@ -661,7 +662,7 @@ impl ChannelManager {
                         source: src.clone(),
                         in_holder,
                         holder_number: number,
-                        fail_at: None,
+                        confirmed: None,
                     });
                     self.changed();
                 }
@@ -699,6 +700,7 @@ impl ChannelManager {
     pub(crate) fn commitment_confirmed(
         &self,
         funding_outpoint: bitcoin::OutPoint,
+        txid: bitcoin::Txid,
         kind: &crate::chain::monitor::FundingSpendKind,
         height: u32,
     ) {
@@ -711,7 +713,23 @@ impl ChannelManager {
                 && !p.in_holder
                 && p.holder_number == *commitment_number
             {
-                p.fail_at = Some(height + ANTI_REORG_DELAY - 1);
+                p.confirmed = Some((txid, height));
+                self.changed();
+            }
+        }
+    }
+
+    /// A reorg took the block at `height` (and those above) or the
+    /// transaction `txid` away: parked HTLCs whose commitment confirmed
+    /// there wait again (the monitor reports the next confirmation).
+    pub(crate) fn parked_unconfirmed(&self, height: Option<u32>, txid: Option<bitcoin::Txid>) {
+        let mut parked = lock(&self.closed_htlcs);
+        for p in parked.iter_mut() {
+            let gone = p.confirmed.is_some_and(|(t, at)| {
+                height.is_some_and(|h| at >= h) || txid.is_some_and(|x| x == t)
+            });
+            if gone {
+                p.confirmed = None;
                 self.changed();
             }
         }
@@ -721,9 +739,10 @@ impl ChannelManager {
     pub(crate) fn fail_parked_htlcs(&self, height: u32) {
         let due: Vec<ParkedHtlc> = {
             let mut parked = lock(&self.closed_htlcs);
-            let (due, keep): (Vec<_>, Vec<_>) = parked
-                .drain(..)
-                .partition(|p| p.fail_at.is_some_and(|h| h <= height));
+            let (due, keep): (Vec<_>, Vec<_>) = parked.drain(..).partition(|p| {
+                p.confirmed
+                    .is_some_and(|(_, at)| height >= at + ANTI_REORG_DELAY - 1)
+            });
             *parked = keep;
             due
         };

@@ -320,7 +320,14 @@ impl ChannelManager {
             write_path(&mut w, &p.source.path);
             w.bool(p.in_holder);
             w.u64(p.holder_number.value());
-            w.opt_bytes(p.fail_at.map(|h| h.to_be_bytes()).as_ref().map(|b| &b[..]));
+            match p.confirmed {
+                None => w.u8(0),
+                Some((txid, height)) => {
+                    w.u8(1);
+                    w.fixed(txid.as_byte_array());
+                    w.u32(height);
+                }
+            }
         }
         w.0
     }
@@ -624,11 +631,10 @@ impl ChannelManager {
                 let in_holder = r.bool()?;
                 let holder_number = crate::channel::CommitmentNumber::new(r.u64()?)
                     .ok_or(DecodeError::InvalidValue)?;
-                let fail_at = match r.opt_bytes()? {
-                    None => None,
-                    Some(b) => Some(u32::from_be_bytes(
-                        b.try_into().map_err(|_| DecodeError::InvalidValue)?,
-                    )),
+                let confirmed = match r.u8()? {
+                    0 => None,
+                    1 => Some((bitcoin::Txid::from_byte_array(r.arr()?), r.u32()?)),
+                    _ => return Err(DecodeError::InvalidValue),
                 };
                 parked.push(super::payments::ParkedHtlc {
                     funding_outpoint: bitcoin::OutPoint { txid, vout },
@@ -640,7 +646,7 @@ impl ChannelManager {
                     },
                     in_holder,
                     holder_number,
-                    fail_at,
+                    confirmed,
                 });
             }
         }
