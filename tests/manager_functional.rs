@@ -728,3 +728,44 @@ fn cooperative_close_with_in_progress_persistence() {
         );
     }
 }
+
+/// `ChannelDetails` shows HTLCs in flight apart from the balance: while the
+/// payee's answers are held, the payer's HTLC is pending on both sides and
+/// no balance has moved; once delivered, nothing is pending and the
+/// balances moved by the amount exactly.
+#[test]
+fn channel_details_show_pending_htlcs() {
+    let mut net = Network::new(2);
+    let id = net.open_channel(0, 1, 1_000_000, 0);
+    let details = |net: &Network, i: usize| {
+        net.node(i)
+            .manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.channel_id == id)
+            .expect("channel")
+    };
+    let (a0, b0) = (details(&net, 0).balance_msat, details(&net, 1).balance_msat);
+    assert_eq!(details(&net, 0).pending_outbound_htlcs_msat, 0);
+    net.hook(1, 0, Hook::Hold);
+    let inv = invoice(&net, 1, 100_000);
+    let pid = send(&mut net, 0, &inv, 100_000);
+    net.pump();
+    let (a, b) = (details(&net, 0), details(&net, 1));
+    assert_eq!(a.pending_outbound_htlcs_msat, 100_000);
+    assert_eq!(a.pending_inbound_htlcs_msat, 0);
+    assert_eq!(a.balance_msat, a0, "an offered HTLC stays in the balance");
+    assert_eq!(b.pending_inbound_htlcs_msat, 100_000);
+    assert_eq!(b.balance_msat, b0, "a received HTLC is not in it yet");
+    net.clear_hooks(1, 0);
+    net.release(1, 0, false);
+    net.pump();
+    assert!(net.payment_result(0, pid).is_ok());
+    let (a, b) = (details(&net, 0), details(&net, 1));
+    assert_eq!(
+        (a.pending_outbound_htlcs_msat, b.pending_inbound_htlcs_msat),
+        (0, 0)
+    );
+    assert_eq!(a.balance_msat, a0 - 100_000);
+    assert_eq!(b.balance_msat, b0 + 100_000);
+}

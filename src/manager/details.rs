@@ -33,8 +33,18 @@ pub struct ChannelDetails {
     pub channel_value_satoshis: u64,
     /// The user's id for the channel.
     pub user_channel_id: u128,
-    /// Our settled balance.
+    /// Our balance with every HTLC counted where it started until the
+    /// commitment dance removing it completes: HTLCs we offered are still
+    /// in it (also just after `PaymentSent`), HTLCs paid to us not yet
+    /// (also just after `PaymentClaimed`). See the two fields below.
     pub balance_msat: u64,
+    /// Our HTLCs not yet removed from both commitments (pending payments,
+    /// and settled ones whose removal is being signed); included in
+    /// `balance_msat`.
+    pub pending_outbound_htlcs_msat: u64,
+    /// HTLCs paid to us not yet removed from both commitments; not in
+    /// `balance_msat` yet.
+    pub pending_inbound_htlcs_msat: u64,
     /// What we could send now, in total.
     pub outbound_capacity_msat: u64,
     /// The largest single HTLC we could send now.
@@ -71,6 +81,8 @@ pub(crate) fn details(
         channel_value_satoshis: value,
         user_channel_id: 0,
         balance_msat: 0,
+        pending_outbound_htlcs_msat: 0,
+        pending_inbound_htlcs_msat: 0,
         outbound_capacity_msat: 0,
         next_outbound_htlc_limit_msat: 0,
         next_outbound_htlc_minimum_msat: 0,
@@ -116,6 +128,8 @@ pub(crate) fn details(
             d.outbound_scid_alias = c.outbound_scid_alias_value();
             d.user_channel_id = c.user_channel_id();
             d.balance_msat = c.balance_msat();
+            d.pending_outbound_htlcs_msat = c.pending_outbound_htlcs_msat();
+            d.pending_inbound_htlcs_msat = c.pending_inbound_htlcs_msat();
             d.outbound_capacity_msat = b.outbound_capacity_msat;
             d.next_outbound_htlc_limit_msat = b.next_outbound_htlc_limit_msat;
             d.next_outbound_htlc_minimum_msat = b.next_outbound_htlc_minimum_msat;

@@ -359,10 +359,22 @@ impl Channel {
     pub fn has_pending_updates(&self) -> bool {
         !self.outbound.is_empty() || !self.inbound.is_empty() || !self.pending_fees.is_empty()
     }
-    /// Our balance in our current commitment's terms (settled value, less
-    /// our offered HTLCs, plus what we were paid and is settled).
+    /// Our balance with every HTLC counted where it started until the
+    /// commitment dance removing it is complete: an HTLC we offered is
+    /// still in it (even once fulfilled), one we received is not yet.
     pub fn balance_msat(&self) -> u64 {
         self.to_holder.0
+    }
+    /// The HTLCs we offered that are not yet removed from both
+    /// commitments (in flight, or settled and being signed away); they are
+    /// still counted in [`balance_msat`](Self::balance_msat).
+    pub fn pending_outbound_htlcs_msat(&self) -> u64 {
+        self.outbound.iter().map(|h| h.amount.0).sum()
+    }
+    /// The HTLCs offered to us that are not yet removed from both
+    /// commitments; not yet in [`balance_msat`](Self::balance_msat).
+    pub fn pending_inbound_htlcs_msat(&self) -> u64 {
+        self.inbound.iter().map(|h| h.amount.0).sum()
     }
     /// The peer's settled balance.
     pub fn counterparty_balance_msat(&self) -> u64 {
