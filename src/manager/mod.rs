@@ -28,6 +28,7 @@
 //! global map is held, and never two peer locks at once.
 
 mod chain;
+mod closed_htlcs;
 pub mod events;
 pub mod fuzz;
 mod handler;
@@ -222,7 +223,7 @@ pub struct ChannelManager {
     pub(crate) payments: Mutex<HashMap<PaymentId, PendingPayment>>,
     pub(crate) claimable: Mutex<HashMap<crate::types::PaymentHash, ClaimablePayment>>,
     /// Our HTLCs on force-closed channels, waiting for the chain.
-    pub(crate) closed_htlcs: Mutex<Vec<payments::ParkedHtlc>>,
+    pub(crate) closed_htlcs: Mutex<Vec<closed_htlcs::ParkedHtlc>>,
     pub(crate) needs_persist: AtomicBool,
     pub(crate) highest_seen_timestamp: AtomicU64,
     pub(crate) last_scid_alias: AtomicU64,

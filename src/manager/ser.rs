@@ -636,7 +636,7 @@ impl ChannelManager {
                     1 => Some((bitcoin::Txid::from_byte_array(r.arr()?), r.u32()?)),
                     _ => return Err(DecodeError::InvalidValue),
                 };
-                parked.push(super::payments::ParkedHtlc {
+                parked.push(super::closed_htlcs::ParkedHtlc {
                     funding_outpoint: bitcoin::OutPoint { txid, vout },
                     payment_hash,
                     source: HtlcSource {
