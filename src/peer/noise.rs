@@ -6,11 +6,10 @@
 //! may arrive in any split. [`Transport`] seals and opens messages in place
 //! (length and body sealed separately, key rotation every 1,000 nonces).
 
+use super::aead::{bolt8_nonce, ChaCha20Poly1305};
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, Signing};
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use core::fmt;
 
 /// Length of Act One (`0 || e.pub || c`).
@@ -191,21 +190,13 @@ pub fn hkdf(salt: &[u8; 32], ikm: &[u8]) -> ([u8; 32], [u8; 32]) {
     (t1, t2)
 }
 
-/// BOLT 8 nonce: 32 zero bits then the 64-bit counter, little-endian.
-#[inline]
-fn nonce(n: u64) -> chacha20poly1305::Nonce {
-    let mut b = [0u8; 12];
-    b[4..].copy_from_slice(&n.to_le_bytes());
-    b.into()
-}
-
 /// `encryptWithAD(k, n, ad, plaintext)` for the handshake: `buf` holds the
 /// plaintext followed by 16 bytes of room for the tag.
 fn encrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) {
     let split = buf.len() - MAC_LEN;
     let (msg, tag_out) = buf.split_at_mut(split);
-    let tag = ChaCha20Poly1305::new(k.into())
-        .encrypt_in_place_detached(&nonce(n), ad, msg)
+    let tag = ChaCha20Poly1305::new(k)
+        .seal(&bolt8_nonce(n), ad, msg)
         .expect("a handshake plaintext is far below the aead length limit");
     tag_out.copy_from_slice(&tag);
 }
@@ -215,8 +206,9 @@ fn encrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) {
 fn decrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) -> Result<(), ()> {
     let split = buf.len() - MAC_LEN;
     let (msg, tag) = buf.split_at_mut(split);
-    ChaCha20Poly1305::new(k.into())
-        .decrypt_in_place_detached(&nonce(n), ad, msg, (&*tag).into())
+    let tag: [u8; MAC_LEN] = (&*tag).try_into().map_err(|_| ())?;
+    ChaCha20Poly1305::new(k)
+        .open(&bolt8_nonce(n), ad, msg, &tag)
         .map_err(|_| ())
 }
 
@@ -474,7 +466,7 @@ impl CipherState {
             ck,
             k,
             n: 0,
-            aead: ChaCha20Poly1305::new((&k).into()),
+            aead: ChaCha20Poly1305::new(&k),
         }
     }
 
@@ -488,25 +480,49 @@ impl CipherState {
             self.ck = ck;
             self.k = k;
             self.n = 0;
-            self.aead = ChaCha20Poly1305::new((&k).into());
+            self.aead = ChaCha20Poly1305::new(&k);
         }
+    }
+
+    /// Seals `hdr` under the current nonce and `body` under the next one,
+    /// advancing twice; returns both tags.
+    #[inline]
+    fn seal_two(&mut self, hdr: &mut [u8], body: &mut [u8]) -> ([u8; MAC_LEN], [u8; MAC_LEN]) {
+        // Messages take nonces in pairs from 0, so the pair never straddles
+        // a rotation (1000 is even); fall back to two seals if it did.
+        let tags = if self.n + 1 < KEY_ROTATION_INDEX {
+            let t = self
+                .aead
+                .seal_pair(self.n, hdr, body)
+                .expect("a lightning message is far below the aead length limit");
+            self.advance();
+            t
+        } else {
+            (self.seal(hdr), self.seal_now(body))
+        };
+        self.advance();
+        tags
     }
 
     #[inline]
     fn seal(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
-        let tag = self
-            .aead
-            .encrypt_in_place_detached(&nonce(self.n), &[], buf)
-            .expect("a lightning message is far below the aead length limit");
+        let tag = self.seal_now(buf);
         self.advance();
-        tag.into()
+        tag
+    }
+
+    /// Seals under the current nonce without advancing.
+    #[inline]
+    fn seal_now(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
+        self.aead
+            .seal(&bolt8_nonce(self.n), &[], buf)
+            .expect("a lightning message is far below the aead length limit")
     }
 
     #[inline]
     fn open(&mut self, buf: &mut [u8], tag: &[u8]) -> Result<(), ()> {
-        let r = self
-            .aead
-            .decrypt_in_place_detached(&nonce(self.n), &[], buf, tag.into());
+        let tag: [u8; MAC_LEN] = tag.try_into().map_err(|_| ())?;
+        let r = self.aead.open(&bolt8_nonce(self.n), &[], buf, &tag);
         self.advance();
         r.map_err(|_| ())
     }
@@ -570,12 +586,13 @@ impl Transport {
         }
         // Steps 1-3: the 2-byte big-endian length, sealed with `sn`; sn += 1.
         let (hdr, body) = buf[start..].split_at_mut(LENGTH_HEADER_LEN);
-        hdr[..2].copy_from_slice(&(len as u16).to_be_bytes());
-        let tag = self.send.seal(&mut hdr[..2]);
-        hdr[2..].copy_from_slice(&tag);
         // Step 4: the message itself, sealed with the next nonce; sn += 1.
-        let tag = self.send.seal(body);
-        buf.extend_from_slice(&tag);
+        // Both seals share one keystream batch.
+        hdr[..2].copy_from_slice(&(len as u16).to_be_bytes());
+        let (hdr_text, hdr_tag) = hdr.split_at_mut(2);
+        let (t1, t2) = self.send.seal_two(hdr_text, body);
+        hdr_tag.copy_from_slice(&t1);
+        buf.extend_from_slice(&t2);
         Ok(())
     }
 
