@@ -240,6 +240,25 @@ proptest! {
     }
 
     #[test]
+    fn poly1305_avx2_and_portable_agree(
+        key in any::<[u8; 32]>(),
+        msg in proptest::collection::vec(any::<u8>(), 0..3000),
+        cut in any::<usize>(),
+    ) {
+        let whole = msg.len() & !15;
+        let cut = if whole == 0 { 0 } else { (cut % whole) & !15 };
+        let mut fast = Poly1305::new(&key);
+        let mut slow = Poly1305::new(&key).portable();
+        for p in [&mut fast, &mut slow] {
+            p.blocks(&msg[..cut]);
+            p.blocks(&msg[cut..whole]);
+        }
+        let expected = poly1305(&key, &msg);
+        prop_assert_eq!(fast.finish(&msg[whole..]), expected);
+        prop_assert_eq!(slow.finish(&msg[whole..]), expected);
+    }
+
+    #[test]
     fn seal_pair_matches_two_seals(
         key in any::<[u8; 32]>(),
         n in any::<u64>(),

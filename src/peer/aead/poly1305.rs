@@ -48,7 +48,17 @@ fn carry(d0: u128, mut d1: u128, mut d2: u128) -> [u64; 3] {
     [h0, h1, h2]
 }
 
-/// `a * b mod p` on limbs (not fully reduced), for precomputing `r^2`.
+#[cfg(target_arch = "x86_64")]
+fn avx2_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_available() -> bool {
+    false
+}
+
+/// `a * b mod p` on limbs (not fully reduced), for precomputing powers of `r`.
 fn mul(a: [u64; 3], b: [u64; 3]) -> [u64; 3] {
     let m = |x: u64, y: u64| (x as u128) * (y as u128);
     let (b1x, b2x) = (b[1] * 20, b[2] * 20);
@@ -67,9 +77,8 @@ pub struct Poly1305 {
     /// (`2^130 ≡ 5 (mod p)`, so a product at weight `2^132` is 20 times
     /// the same product at weight 1).
     s20: [u64; 2],
-    /// `r^2 mod p` (limbs) and 20 times its limbs 1 and 2.
-    rr: [u64; 3],
-    rr20: [u64; 2],
+    /// Whether to use the AVX2 code for long inputs.
+    avx2: bool,
     h: [u64; 3],
     /// The second key half, added at the end.
     pad: u128,
@@ -87,12 +96,10 @@ impl Poly1305 {
         let r2 = ((r >> 88) as u64) & MASK42;
         let mut s = [0u8; 16];
         s.copy_from_slice(&key[16..]);
-        let rr = mul([r0, r1, r2], [r0, r1, r2]);
         Poly1305 {
             r: [r0, r1, r2],
             s20: [r1 * 20, r2 * 20],
-            rr,
-            rr20: [rr[1] * 20, rr[2] * 20],
+            avx2: avx2_available(),
             h: [0; 3],
             pad: u128::from_le_bytes(s),
         }
@@ -121,31 +128,25 @@ impl Poly1305 {
 
     /// `h = (h + m) * r mod p` for each 16-byte block `m` of `data`, the
     /// block read little-endian with `hibit` (at limb 2) set above it.
-    ///
-    /// Blocks go in pairs as `h = (h + m1) * r^2 + m2 * r`, the same value
-    /// as two single steps: the two products are independent, so the CPU
-    /// overlaps them, and the carries run once per pair.
+    /// Runs of 8 or more full blocks go four at a time through AVX2 when
+    /// the CPU has it.
     #[inline(always)]
-    fn absorb(&mut self, data: &[u8], hibit: u64) {
+    fn absorb(&mut self, mut data: &[u8], hibit: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 && hibit != 0 && data.len() >= 128 {
+            let whole = data.len() & !63;
+            #[allow(unsafe_code)]
+            // SAFETY: `avx2` is only set when the CPU reported AVX2
+            // (`Poly1305::new`), which is all `blocks4` requires.
+            let h = unsafe { avx2::blocks4(self.r, self.h, &data[..whole]) };
+            self.h = h;
+            data = &data[whole..];
+        }
         let [r0, r1, r2] = self.r;
         let [s1, s2] = self.s20;
-        let [q0, q1, q2] = self.rr;
-        let [t1, t2] = self.rr20;
         let [mut h0, mut h1, mut h2] = self.h;
         let m = |a: u64, b: u64| (a as u128) * (b as u128);
-        let mut pairs = data.chunks_exact(32);
-        for pair in &mut pairs {
-            let [a0, a1, a2] = limbs(&pair[..16], hibit);
-            let [b0, b1, b2] = limbs(&pair[16..], hibit);
-            let a0 = h0 + a0;
-            let a1 = h1 + a1;
-            let a2 = h2 + a2;
-            let d0 = m(a0, q0) + m(a1, t2) + m(a2, t1) + m(b0, r0) + m(b1, s2) + m(b2, s1);
-            let d1 = m(a0, q1) + m(a1, q0) + m(a2, t2) + m(b0, r1) + m(b1, r0) + m(b2, s2);
-            let d2 = m(a0, q2) + m(a1, q1) + m(a2, q0) + m(b0, r2) + m(b1, r1) + m(b2, r0);
-            [h0, h1, h2] = carry(d0, d1, d2);
-        }
-        for block in pairs.remainder().chunks_exact(16) {
+        for block in data.chunks_exact(16) {
             let [a0, a1, a2] = limbs(block, hibit);
             let a0 = h0 + a0;
             let a1 = h1 + a1;
@@ -170,6 +171,12 @@ impl Poly1305 {
             self.absorb(&b, 0);
         }
         self.tag()
+    }
+
+    /// The same computation forced onto the portable code (for tests).
+    pub fn portable(mut self) -> Self {
+        self.avx2 = false;
+        self
     }
 
     /// The tag over whole blocks absorbed so far.
@@ -222,4 +229,206 @@ pub fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
         acc |= x ^ y;
     }
     core::hint::black_box(acc) == 0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2 {
+    //! Four Poly1305 blocks at a time. The value is kept in radix 2^26
+    //! (five limbs, one 64-bit lane per limb per block stream) so that
+    //! `vpmuludq` (32×32→64 bits) can multiply four streams at once.
+    //!
+    //! For blocks `m_1..m_4q` and starting value `h`, the result must be
+    //! `sum m_i r^(4q-i+1) + h r^(4q)`. Lane `j` takes blocks `4k+j+1`: each
+    //! round multiplies every lane by `r^4` and adds the next four blocks,
+    //! and the last round multiplies lane `j` by `r^(4-j)` instead, so each
+    //! block ends with its right power. `h` enters lane 0 with block 1.
+    //! The lanes are then summed and handed back to the 44-bit code.
+    //!
+    //! Bounds: limbs entering a product are below 2^27 and the factors
+    //! below 5 * 2^26 < 2^29, so each of the five products summed per limb
+    //! is below 2^56 and the sums fit the 64-bit lanes.
+
+    use super::{mul, MASK44};
+    use std::arch::x86_64::*;
+
+    const M26: u64 = (1 << 26) - 1;
+
+    /// 44/44/42-bit limbs (limb 1 may slightly exceed 44 bits) to five
+    /// 26-bit limbs of the same value (the top limb may slightly exceed).
+    fn to26(h: [u64; 3]) -> [u64; 5] {
+        let l0 = h[0] & M26;
+        let mut t = (h[0] >> 26) + (h[1] << 18);
+        let l1 = t & M26;
+        t >>= 26;
+        let l2 = t & M26;
+        t >>= 26;
+        t += h[2] << 10;
+        let l3 = t & M26;
+        [l0, l1, l2, l3, t >> 26]
+    }
+
+    /// Five radix-2^26 limbs (each below 2^28) back to 44-bit limbs,
+    /// reducing modulo `p` on the way.
+    fn to44(mut l: [u64; 5]) -> [u64; 3] {
+        let mut c = 0;
+        for x in l.iter_mut() {
+            *x += c;
+            c = *x >> 26;
+            *x &= M26;
+        }
+        l[0] += c * 5;
+        l[1] += l[0] >> 26;
+        l[0] &= M26;
+        let x = l[0] + (l[1] << 26);
+        let y = (x >> 44) + (l[2] << 8) + (l[3] << 34);
+        [x & MASK44, y & MASK44, (y >> 44) + (l[4] << 16)]
+    }
+
+    /// Lane `j` of each result vector is the product of lane `j` of `a`
+    /// and of `b`, modulo `p` only partially: `b5` holds `5 * b`.
+    macro_rules! mulmod {
+        ($a:expr, $b:expr, $b5:expr) => {{
+            let (a, b, b5) = (&$a, &$b, &$b5);
+            let m = |x: __m256i, y: __m256i| _mm256_mul_epu32(x, y);
+            let s = |x: __m256i, y: __m256i| _mm256_add_epi64(x, y);
+            [
+                s(
+                    s(
+                        s(s(m(a[0], b[0]), m(a[1], b5[4])), m(a[2], b5[3])),
+                        m(a[3], b5[2]),
+                    ),
+                    m(a[4], b5[1]),
+                ),
+                s(
+                    s(
+                        s(s(m(a[0], b[1]), m(a[1], b[0])), m(a[2], b5[4])),
+                        m(a[3], b5[3]),
+                    ),
+                    m(a[4], b5[2]),
+                ),
+                s(
+                    s(
+                        s(s(m(a[0], b[2]), m(a[1], b[1])), m(a[2], b[0])),
+                        m(a[3], b5[4]),
+                    ),
+                    m(a[4], b5[3]),
+                ),
+                s(
+                    s(
+                        s(s(m(a[0], b[3]), m(a[1], b[2])), m(a[2], b[1])),
+                        m(a[3], b[0]),
+                    ),
+                    m(a[4], b5[4]),
+                ),
+                s(
+                    s(
+                        s(s(m(a[0], b[4]), m(a[1], b[3])), m(a[2], b[2])),
+                        m(a[3], b[1]),
+                    ),
+                    m(a[4], b[0]),
+                ),
+            ]
+        }};
+    }
+
+    /// One carry pass over five limb vectors, wrapping the top carry
+    /// times 5 into limb 0: limbs end below 2^26 (limb 1 below 2^27).
+    macro_rules! carry {
+        ($d:expr) => {{
+            let mut d = $d;
+            let mask = _mm256_set1_epi64x(M26 as i64);
+            for i in 0..4 {
+                let c = _mm256_srli_epi64::<26>(d[i]);
+                d[i] = _mm256_and_si256(d[i], mask);
+                d[i + 1] = _mm256_add_epi64(d[i + 1], c);
+            }
+            let c = _mm256_srli_epi64::<26>(d[4]);
+            d[4] = _mm256_and_si256(d[4], mask);
+            let c5 = _mm256_add_epi64(c, _mm256_slli_epi64::<2>(c));
+            d[0] = _mm256_add_epi64(d[0], c5);
+            let c = _mm256_srli_epi64::<26>(d[0]);
+            d[0] = _mm256_and_si256(d[0], mask);
+            d[1] = _mm256_add_epi64(d[1], c);
+            d
+        }};
+    }
+
+    /// Four consecutive full blocks (64 bytes) as limb vectors, block `j`
+    /// in lane `j`, with the 2^128 bit set.
+    macro_rules! load {
+        ($chunk:expr) => {{
+            let chunk: &[u8] = $chunk;
+            debug_assert_eq!(chunk.len(), 64);
+            // SAFETY: `chunk` is 64 bytes, read as two unaligned 32-byte
+            // loads; `loadu` has no alignment requirement.
+            let (x, y) = unsafe {
+                (
+                    _mm256_loadu_si256(chunk.as_ptr() as *const __m256i),
+                    _mm256_loadu_si256(chunk[32..].as_ptr() as *const __m256i),
+                )
+            };
+            // x = lo0 hi0 lo1 hi1, y = lo2 hi2 lo3 hi3 (64-bit words).
+            let lo = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpacklo_epi64(x, y));
+            let hi = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpackhi_epi64(x, y));
+            let mask = _mm256_set1_epi64x(M26 as i64);
+            [
+                _mm256_and_si256(lo, mask),
+                _mm256_and_si256(_mm256_srli_epi64::<26>(lo), mask),
+                _mm256_and_si256(
+                    _mm256_or_si256(_mm256_srli_epi64::<52>(lo), _mm256_slli_epi64::<12>(hi)),
+                    mask,
+                ),
+                _mm256_and_si256(_mm256_srli_epi64::<14>(hi), mask),
+                _mm256_or_si256(_mm256_srli_epi64::<40>(hi), _mm256_set1_epi64x(1 << 24)),
+            ]
+        }};
+    }
+
+    fn times5(l: [u64; 5]) -> [u64; 5] {
+        l.map(|x| x * 5)
+    }
+
+    /// Absorbs `data` (a non-zero multiple of 64 bytes, full blocks) into
+    /// `h` with key `r` (both 44-bit limbs); returns the new `h`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn blocks4(r: [u64; 3], h: [u64; 3], data: &[u8]) -> [u64; 3] {
+        debug_assert!(!data.is_empty() && data.len() % 64 == 0);
+        let r2 = mul(r, r);
+        let r3 = mul(r2, r);
+        let r4 = mul(r2, r2);
+        let (p1, p2, p3, p4) = (to26(r), to26(r2), to26(r3), to26(r4));
+        let splat = |l: [u64; 5]| l.map(|x| _mm256_set1_epi64x(x as i64));
+        let k4 = splat(p4);
+        let k4x5 = splat(times5(p4));
+        // Lane 0 ends with r^4, lane 1 with r^3, lane 2 with r^2, lane 3 with r.
+        let last = |a: [u64; 5], b: [u64; 5], c: [u64; 5], d: [u64; 5]| {
+            [0, 1, 2, 3, 4]
+                .map(|i| _mm256_setr_epi64x(a[i] as i64, b[i] as i64, c[i] as i64, d[i] as i64))
+        };
+        let kl = last(p4, p3, p2, p1);
+        let klx5 = last(times5(p4), times5(p3), times5(p2), times5(p1));
+
+        let mut groups = data.chunks_exact(64);
+        let first = groups.next().expect("at least one group");
+        let hv = to26(h).map(|x| _mm256_setr_epi64x(x as i64, 0, 0, 0));
+        let m = load!(first);
+        let mut acc = [0, 1, 2, 3, 4].map(|i| _mm256_add_epi64(m[i], hv[i]));
+        for g in groups {
+            let prod = carry!(mulmod!(acc, k4, k4x5));
+            let m = load!(g);
+            acc = [0, 1, 2, 3, 4].map(|i| _mm256_add_epi64(prod[i], m[i]));
+        }
+        let fin = carry!(mulmod!(acc, kl, klx5));
+        let sum = fin.map(|v| {
+            (_mm256_extract_epi64::<0>(v) as u64)
+                + (_mm256_extract_epi64::<1>(v) as u64)
+                + (_mm256_extract_epi64::<2>(v) as u64)
+                + (_mm256_extract_epi64::<3>(v) as u64)
+        });
+        to44(sum)
+    }
 }
