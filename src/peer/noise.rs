@@ -6,7 +6,7 @@
 //! may arrive in any split. [`Transport`] seals and opens messages in place
 //! (length and body sealed separately, key rotation every 1,000 nonces).
 
-use super::aead::{bolt8_nonce, ChaCha20Poly1305};
+use super::aead::{bolt8_nonce, Bolt8Cipher, ChaCha20Poly1305};
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, Signing};
@@ -457,7 +457,7 @@ struct CipherState {
     ck: [u8; 32],
     k: [u8; 32],
     n: u64,
-    aead: ChaCha20Poly1305,
+    cipher: Bolt8Cipher,
 }
 
 impl CipherState {
@@ -466,7 +466,7 @@ impl CipherState {
             ck,
             k,
             n: 0,
-            aead: ChaCha20Poly1305::new(&k),
+            cipher: Bolt8Cipher::new(&k, KEY_ROTATION_INDEX),
         }
     }
 
@@ -480,49 +480,73 @@ impl CipherState {
             self.ck = ck;
             self.k = k;
             self.n = 0;
-            self.aead = ChaCha20Poly1305::new(&k);
+            self.cipher = Bolt8Cipher::new(&k, KEY_ROTATION_INDEX);
         }
+    }
+
+    /// Whether the current nonce starts a packet whose two nonces share a
+    /// key. Packets take nonces in pairs from 0 and 1000 is even, so this
+    /// always holds unless a caller opened a prefix without its body.
+    #[inline]
+    fn at_packet_start(&self) -> bool {
+        self.n % 2 == 0 && self.n + 1 < KEY_ROTATION_INDEX
     }
 
     /// Seals `hdr` under the current nonce and `body` under the next one,
     /// advancing twice; returns both tags.
     #[inline]
-    fn seal_two(&mut self, hdr: &mut [u8], body: &mut [u8]) -> ([u8; MAC_LEN], [u8; MAC_LEN]) {
-        // Messages take nonces in pairs from 0, so the pair never straddles
-        // a rotation (1000 is even); fall back to two seals if it did.
-        let tags = if self.n + 1 < KEY_ROTATION_INDEX {
+    fn seal_packet(
+        &mut self,
+        hdr: &mut [u8; 2],
+        body: &mut [u8],
+    ) -> ([u8; MAC_LEN], [u8; MAC_LEN]) {
+        let tags = if self.at_packet_start() {
             let t = self
-                .aead
-                .seal_pair(self.n, hdr, body)
+                .cipher
+                .seal_packet(self.n, hdr, body)
                 .expect("a lightning message is far below the aead length limit");
             self.advance();
             t
         } else {
-            (self.seal(hdr), self.seal_now(body))
+            let t1 = self.seal_now(hdr);
+            self.advance();
+            (t1, self.seal_now(body))
         };
         self.advance();
         tags
     }
 
-    #[inline]
-    fn seal(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
-        let tag = self.seal_now(buf);
-        self.advance();
-        tag
-    }
-
     /// Seals under the current nonce without advancing.
     #[inline]
     fn seal_now(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
-        self.aead
+        self.cipher
+            .aead()
             .seal(&bolt8_nonce(self.n), &[], buf)
             .expect("a lightning message is far below the aead length limit")
     }
 
+    /// Opens a length prefix under the current nonce; advances.
     #[inline]
-    fn open(&mut self, buf: &mut [u8], tag: &[u8]) -> Result<(), ()> {
-        let tag: [u8; MAC_LEN] = tag.try_into().map_err(|_| ())?;
-        let r = self.aead.open(&bolt8_nonce(self.n), &[], buf, &tag);
+    fn open_prefix(&mut self, buf: &mut [u8; 2], tag: &[u8; MAC_LEN]) -> Result<(), ()> {
+        let r = if self.at_packet_start() {
+            self.cipher.open_prefix(self.n, buf, tag)
+        } else {
+            self.cipher.aead().open(&bolt8_nonce(self.n), &[], buf, tag)
+        };
+        self.advance();
+        r.map_err(|_| ())
+    }
+
+    /// Opens a body under the current nonce; advances.
+    #[inline]
+    fn open_body(&mut self, buf: &mut [u8], tag: &[u8; MAC_LEN]) -> Result<(), ()> {
+        // The prefix took the previous nonce under the same key when the
+        // current one is odd.
+        let r = if self.n % 2 == 1 {
+            self.cipher.open_body(self.n - 1, buf, tag)
+        } else {
+            self.cipher.aead().open(&bolt8_nonce(self.n), &[], buf, tag)
+        };
         self.advance();
         r.map_err(|_| ())
     }
@@ -590,7 +614,8 @@ impl Transport {
         // Both seals share one keystream batch.
         hdr[..2].copy_from_slice(&(len as u16).to_be_bytes());
         let (hdr_text, hdr_tag) = hdr.split_at_mut(2);
-        let (t1, t2) = self.send.seal_two(hdr_text, body);
+        let hdr_text: &mut [u8; 2] = hdr_text.try_into().expect("two bytes");
+        let (t1, t2) = self.send.seal_packet(hdr_text, body);
         hdr_tag.copy_from_slice(&t1);
         buf.extend_from_slice(&t2);
         Ok(())
@@ -600,8 +625,10 @@ impl Transport {
     /// (without its MAC).
     pub fn open_length(&mut self, header: &[u8; LENGTH_HEADER_LEN]) -> Result<u16, NoiseError> {
         let mut l = [header[0], header[1]];
+        let mut tag = [0u8; MAC_LEN];
+        tag.copy_from_slice(&header[2..]);
         self.recv
-            .open(&mut l, &header[2..])
+            .open_prefix(&mut l, &tag)
             .map_err(|_| NoiseError::BadLengthMac)?;
         Ok(u16::from_be_bytes(l))
     }
@@ -614,8 +641,9 @@ impl Transport {
         }
         let split = buf.len() - MAC_LEN;
         let (msg, tag) = buf.split_at_mut(split);
+        let tag: &[u8; MAC_LEN] = (&*tag).try_into().expect("split at MAC_LEN");
         self.recv
-            .open(msg, tag)
+            .open_body(msg, tag)
             .map_err(|_| NoiseError::BadMessageMac)
     }
 }

@@ -129,19 +129,8 @@ impl<'k, 'a> Batch<'k, 'a> {
 
     fn run(&mut self) {
         let mut out = [[0u8; 64]; LANES];
-        #[cfg(target_arch = "x86_64")]
-        if self.key.avx2 {
-            #[allow(unsafe_code)]
-            // SAFETY: `avx2` is only true when the CPU reported AVX2 support
-            // (`ChaChaKey::new`), which is what `blocks8` requires.
-            unsafe {
-                avx2::blocks8(&self.key.key, &self.counters, &self.nonces, &mut out)
-            };
-        } else {
-            self.run_portable(&mut out);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        self.run_portable(&mut out);
+        self.key
+            .blocks(&self.counters, &self.nonces, self.len, &mut out);
         for (sink, ks) in self.sinks[..self.len].iter_mut().zip(out.iter()) {
             match sink.take() {
                 Some(Sink::Store(dst)) => *dst = *ks,
@@ -151,15 +140,33 @@ impl<'k, 'a> Batch<'k, 'a> {
         }
         self.len = 0;
     }
+}
 
-    fn run_portable(&self, out: &mut [[u8; 64]; LANES]) {
-        for (lane, out) in out.iter_mut().enumerate().take(self.len) {
-            let nonce = [
-                self.nonces[0][lane],
-                self.nonces[1][lane],
-                self.nonces[2][lane],
-            ];
-            let words = block(&self.key.key, self.counters[lane], &nonce);
+impl ChaChaKey {
+    /// Keystream blocks for the first `len` lanes: lane `j` is block
+    /// `counters[j]` of nonce `(nonces[0][j], nonces[1][j], nonces[2][j])`.
+    /// Lanes past `len` may be computed too but hold nothing useful.
+    #[inline]
+    pub(crate) fn blocks(
+        &self,
+        counters: &[u32; LANES],
+        nonces: &[[u32; LANES]; 3],
+        len: usize,
+        out: &mut [[u8; 64]; LANES],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            #[allow(unsafe_code)]
+            // SAFETY: `avx2` is only true when the CPU reported AVX2 support
+            // (`ChaChaKey::new`), which is what `blocks8` requires.
+            unsafe {
+                avx2::blocks8(&self.key, counters, nonces, out)
+            };
+            return;
+        }
+        for (lane, out) in out.iter_mut().enumerate().take(len) {
+            let nonce = [nonces[0][lane], nonces[1][lane], nonces[2][lane]];
+            let words = block(&self.key, counters[lane], &nonce);
             for (o, w) in out.chunks_exact_mut(4).zip(words.iter()) {
                 o.copy_from_slice(&w.to_le_bytes());
             }
@@ -168,7 +175,7 @@ impl<'k, 'a> Batch<'k, 'a> {
 }
 
 #[inline]
-fn xor_into(data: &mut [u8], ks: &[u8; 64]) {
+pub(crate) fn xor_into(data: &mut [u8], ks: &[u8; 64]) {
     if data.len() == 64 {
         for (d, k) in data.chunks_exact_mut(8).zip(ks.chunks_exact(8)) {
             let x = u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])

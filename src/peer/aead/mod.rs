@@ -1,8 +1,7 @@
 //! ChaCha20-Poly1305 AEAD (RFC 8439 §2.8) as BOLT 8 uses it, written for
 //! this crate: [`ChaCha20Poly1305`] seals and opens in place with a detached
-//! tag, and [`ChaCha20Poly1305::seal_pair`] seals two messages under
-//! consecutive nonces in one keystream batch (BOLT 8's length prefix and
-//! body).
+//! tag, and [`Bolt8Cipher`] seals and opens BOLT 8 packets (length prefix
+//! and body under consecutive nonces) sharing keystream batches.
 //!
 //! - ChaCha20 (RFC 8439 §2.3, §2.4): a portable block function and, when the
 //!   CPU has AVX2 (checked at run time), eight blocks per call.
@@ -14,13 +13,15 @@
 //! Tested against the RFC 8439 vectors and, by property tests, against the
 //! `chacha20poly1305` crate on both the AVX2 and the portable path.
 
+mod bolt8;
 mod chacha;
 pub mod fuzz;
 mod poly1305;
 
+pub use bolt8::Bolt8Cipher;
 use chacha::{nonce_words, Batch, ChaChaKey, Sink};
 use core::fmt;
-use poly1305::tags_equal;
+pub(crate) use poly1305::tags_equal;
 pub use poly1305::{poly1305, Poly1305};
 
 /// Length of a key.
@@ -69,7 +70,7 @@ impl fmt::Debug for ChaCha20Poly1305 {
 
 /// The RFC 8439 §2.8 tag input after block 0: padded AAD and ciphertext,
 /// then both lengths.
-fn compute_tag(otk: &[u8; 64], aad: &[u8], ct: &[u8]) -> [u8; TAG_LEN] {
+pub(crate) fn compute_tag(otk: &[u8; 64], aad: &[u8], ct: &[u8]) -> [u8; TAG_LEN] {
     let mut key = [0u8; 32];
     key.copy_from_slice(&otk[..32]);
     let mut p = Poly1305::new(&key);
@@ -95,6 +96,10 @@ impl ChaCha20Poly1305 {
         ChaCha20Poly1305 {
             key: ChaChaKey::portable(key),
         }
+    }
+
+    pub(crate) fn key(&self) -> &ChaChaKey {
+        &self.key
     }
 
     /// Encrypts `buf` in place and returns its tag over `aad` and the
@@ -157,34 +162,6 @@ impl ChaCha20Poly1305 {
             batch.finish();
         }
         Ok(())
-    }
-
-    /// Seals `first` under nonce `n` and `second` under `n + 1` (both with
-    /// empty AAD and the BOLT 8 nonce layout: 32 zero bits then `n`
-    /// little-endian), sharing keystream batches. Returns both tags.
-    pub fn seal_pair(
-        &self,
-        n: u64,
-        first: &mut [u8],
-        second: &mut [u8],
-    ) -> Result<([u8; TAG_LEN], [u8; TAG_LEN]), AeadError> {
-        if first.len() as u64 > MAX_LEN || second.len() as u64 > MAX_LEN {
-            return Err(AeadError::TooLong);
-        }
-        let n1 = nonce_words(&bolt8_nonce(n));
-        let n2 = nonce_words(&bolt8_nonce(n.wrapping_add(1)));
-        let mut otk1 = [0u8; 64];
-        let mut otk2 = [0u8; 64];
-        let mut batch = Batch::new(&self.key);
-        batch.push(0, &n1, Sink::Store(&mut otk1));
-        batch.push_data(1, &n1, first);
-        batch.push(0, &n2, Sink::Store(&mut otk2));
-        batch.push_data(1, &n2, second);
-        batch.finish();
-        Ok((
-            compute_tag(&otk1, &[], first),
-            compute_tag(&otk2, &[], second),
-        ))
     }
 }
 

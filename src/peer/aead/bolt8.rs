@@ -1,0 +1,235 @@
+//! BOLT 8 packets over ChaCha20-Poly1305: the 2-byte length prefix sealed
+//! under nonce `n` and the body under `n + 1`, with keystream computed in
+//! full eight-block batches and the unused lanes of a batch spent on the
+//! blocks most likely needed next (the rest of this packet, or the start
+//! of the next one), kept for the next call.
+//!
+//! A packet at nonce `n` uses the block sequence `S(n)`: position 0 is
+//! block 0 of nonce `n` (the prefix's Poly1305 key), 1 is block 1 of `n`
+//! (the prefix's keystream), 2 is block 0 of `n + 1` (the body's Poly1305
+//! key) and position `p >= 3` is block `p - 2` of `n + 1`. Keystream does
+//! not depend on the data, so computing it early changes nothing but when
+//! the work is done; the tag of a received body is still checked before
+//! any of it is decrypted.
+
+use super::chacha::{xor_into, LANES};
+use super::{compute_tag, tags_equal, AeadError, ChaCha20Poly1305, MAX_LEN, TAG_LEN};
+
+/// Keystream blocks `S(n)[start..start + len]` computed ahead of need.
+#[derive(Clone)]
+struct Ahead {
+    n: u64,
+    start: usize,
+    len: usize,
+    blocks: [[u8; 64]; LANES],
+}
+
+/// What to compute in the spare lanes of a packet's last batch.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// More of the same packet (its body length is not known yet).
+    SamePacket,
+    /// The start of the packet at `n + 2`, if it will use the same key.
+    NextPacket,
+}
+
+/// One direction of a BOLT 8 stream under one key: seals or opens packets
+/// (prefix at nonce `n`, body at `n + 1`). Replace it when the key rotates.
+#[derive(Clone)]
+pub struct Bolt8Cipher {
+    aead: ChaCha20Poly1305,
+    ahead: Ahead,
+    /// The packet nonce up to which the next packet may be prefetched:
+    /// prefetching `S(n + 2)` needs `n + 3` below it (BOLT 8 rotates the
+    /// key when the nonce reaches 1000).
+    limit: u64,
+}
+
+impl core::fmt::Debug for Bolt8Cipher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Bolt8Cipher(..)")
+    }
+}
+
+/// Block counter and nonce words of position `pos` of `S(n)`.
+#[inline]
+fn job(n: u64, pos: usize) -> (u32, [u32; 3]) {
+    let (n, counter) = if pos < 2 {
+        (n, pos as u32)
+    } else {
+        (n.wrapping_add(1), (pos - 2) as u32)
+    };
+    (counter, [0, n as u32, (n >> 32) as u32])
+}
+
+impl Bolt8Cipher {
+    /// A cipher for `key`, whose nonces stay below `limit` (BOLT 8: 1000).
+    pub fn new(key: &[u8; 32], limit: u64) -> Self {
+        Self::with_aead(ChaCha20Poly1305::new(key), limit)
+    }
+
+    /// The same on the portable ChaCha20 code (for tests).
+    pub fn new_portable(key: &[u8; 32], limit: u64) -> Self {
+        Self::with_aead(ChaCha20Poly1305::new_portable(key), limit)
+    }
+
+    fn with_aead(aead: ChaCha20Poly1305, limit: u64) -> Self {
+        Bolt8Cipher {
+            aead,
+            ahead: Ahead {
+                n: 0,
+                start: 0,
+                len: 0,
+                blocks: [[0; 64]; LANES],
+            },
+            limit,
+        }
+    }
+
+    /// The plain AEAD under this key (one message, any nonce).
+    pub fn aead(&self) -> &ChaCha20Poly1305 {
+        &self.aead
+    }
+
+    /// Calls `f(pos, block)` for each position `from..to` of `S(n)` in
+    /// order, from blocks kept ahead where possible, computing the rest.
+    fn keystream(
+        &mut self,
+        n: u64,
+        from: usize,
+        to: usize,
+        then: Then,
+        mut f: impl FnMut(usize, &[u8; 64]),
+    ) {
+        let mut pos = from;
+        let a = &self.ahead;
+        if a.len > 0 && a.n == n && a.start <= pos && pos < a.start + a.len {
+            let end = to.min(a.start + a.len);
+            while pos < end {
+                f(pos, &a.blocks[pos - a.start]);
+                pos += 1;
+            }
+        }
+        while pos < to {
+            let take = LANES.min(to - pos);
+            let mut counters = [0u32; LANES];
+            let mut nonces = [[0u32; LANES]; 3];
+            let mut set = |lane: usize, (c, w): (u32, [u32; 3])| {
+                counters[lane] = c;
+                nonces[0][lane] = w[0];
+                nonces[1][lane] = w[1];
+                nonces[2][lane] = w[2];
+            };
+            for i in 0..take {
+                set(i, job(n, pos + i));
+            }
+            let spare = LANES - take;
+            let last = pos + take == to;
+            let (pn, pstart, plen) = match then {
+                _ if !last || spare == 0 => (0, 0, 0),
+                Then::SamePacket => (n, to, spare),
+                Then::NextPacket if n.checked_add(3).is_some_and(|x| x < self.limit) => {
+                    (n + 2, 0, spare)
+                }
+                Then::NextPacket => (0, 0, 0),
+            };
+            for i in 0..plen {
+                set(take + i, job(pn, pstart + i));
+            }
+            let mut out = [[0u8; 64]; LANES];
+            self.aead
+                .key()
+                .blocks(&counters, &nonces, take + plen, &mut out);
+            for (i, block) in out.iter().enumerate().take(take) {
+                f(pos + i, block);
+            }
+            self.ahead.len = 0;
+            if plen > 0 {
+                self.ahead.n = pn;
+                self.ahead.start = pstart;
+                self.ahead.len = plen;
+                self.ahead.blocks[..plen].copy_from_slice(&out[take..take + plen]);
+            }
+            pos += take;
+        }
+    }
+
+    /// Seals a packet at nonce `n`: `prefix` (the 2-byte length) under `n`
+    /// and `body` under `n + 1`. Returns both tags.
+    pub fn seal_packet(
+        &mut self,
+        n: u64,
+        prefix: &mut [u8; 2],
+        body: &mut [u8],
+    ) -> Result<([u8; TAG_LEN], [u8; TAG_LEN]), AeadError> {
+        if body.len() as u64 > MAX_LEN {
+            return Err(AeadError::TooLong);
+        }
+        let end = 3 + body.len().div_ceil(64);
+        let mut otk1 = [0u8; 64];
+        let mut otk2 = [0u8; 64];
+        self.keystream(n, 0, end, Then::NextPacket, |pos, ks| match pos {
+            0 => otk1 = *ks,
+            1 => xor_into(prefix, ks),
+            2 => otk2 = *ks,
+            p => {
+                let at = (p - 3) * 64;
+                let stop = (at + 64).min(body.len());
+                xor_into(&mut body[at..stop], ks)
+            }
+        });
+        Ok((
+            compute_tag(&otk1, &[], prefix),
+            compute_tag(&otk2, &[], body),
+        ))
+    }
+
+    /// Opens the 2-byte prefix of the packet at nonce `n` in place after
+    /// checking its tag; on a bad tag `prefix` is unchanged.
+    pub fn open_prefix(
+        &mut self,
+        n: u64,
+        prefix: &mut [u8; 2],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), AeadError> {
+        let mut otk = [0u8; 64];
+        let mut ks = [0u8; 64];
+        self.keystream(n, 0, 2, Then::SamePacket, |pos, b| {
+            if pos == 0 {
+                otk = *b
+            } else {
+                ks = *b
+            }
+        });
+        if !tags_equal(&compute_tag(&otk, &[], prefix), tag) {
+            return Err(AeadError::BadTag);
+        }
+        xor_into(prefix, &ks);
+        Ok(())
+    }
+
+    /// Opens the body of the packet at nonce `n` (sealed under `n + 1`) in
+    /// place after checking its tag; on a bad tag `body` is unchanged.
+    pub fn open_body(
+        &mut self,
+        n: u64,
+        body: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), AeadError> {
+        if body.len() as u64 > MAX_LEN {
+            return Err(AeadError::BadTag);
+        }
+        let mut otk = [0u8; 64];
+        self.keystream(n, 2, 3, Then::SamePacket, |_, b| otk = *b);
+        if !tags_equal(&compute_tag(&otk, &[], body), tag) {
+            return Err(AeadError::BadTag);
+        }
+        let end = 3 + body.len().div_ceil(64);
+        self.keystream(n, 3, end, Then::NextPacket, |p, ks| {
+            let at = (p - 3) * 64;
+            let stop = (at + 64).min(body.len());
+            xor_into(&mut body[at..stop], ks)
+        });
+        Ok(())
+    }
+}
