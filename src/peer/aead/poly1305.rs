@@ -401,7 +401,12 @@ mod avx2 {
         let r3 = mul(r2, r);
         let r4 = mul(r2, r2);
         let (p1, p2, p3, p4) = (to26(r), to26(r2), to26(r3), to26(r4));
-        let splat = |l: [u64; 5]| l.map(|x| _mm256_set1_epi64x(x as i64));
+        // The multipliers are below 2^32 and `vpmuludq` reads only the low
+        // half of each 64-bit lane. Repeating the value in the high half
+        // hides that the high half is zero, which otherwise lets the
+        // compiler rewrite the product as a full 64-bit multiply (three
+        // multiplies and shifts each) once the value crosses the loop.
+        let splat = |l: [u64; 5]| l.map(|x| _mm256_set1_epi32(x as i32));
         let k4 = splat(p4);
         let k4x5 = splat(times5(p4));
         // Lane 0 ends with r^4, lane 1 with r^3, lane 2 with r^2, lane 3 with r.
