@@ -43,6 +43,9 @@ pub struct Bolt8Cipher {
     /// prefetching `S(n + 2)` needs `n + 3` below it (BOLT 8 rotates the
     /// key when the nonce reaches 1000).
     limit: u64,
+    /// Keystream output of the current batch (kept to avoid zeroing it
+    /// for every batch).
+    scratch: [[u8; 64]; LANES],
 }
 
 impl core::fmt::Debug for Bolt8Cipher {
@@ -83,6 +86,7 @@ impl Bolt8Cipher {
                 blocks: [[0; 64]; LANES],
             },
             limit,
+            scratch: [[0; 64]; LANES],
         }
     }
 
@@ -136,10 +140,10 @@ impl Bolt8Cipher {
             for i in 0..plen {
                 set(take + i, job(pn, pstart + i));
             }
-            let mut out = [[0u8; 64]; LANES];
+            let out = &mut self.scratch;
             self.aead
                 .key()
-                .blocks(&counters, &nonces, take + plen, &mut out);
+                .blocks(&counters, &nonces, take + plen, out);
             for (i, block) in out.iter().enumerate().take(take) {
                 f(pos + i, block);
             }
