@@ -141,9 +141,7 @@ impl Bolt8Cipher {
                 set(take + i, job(pn, pstart + i));
             }
             let out = &mut self.scratch;
-            self.aead
-                .key()
-                .blocks(&counters, &nonces, take + plen, out);
+            self.aead.key().blocks(&counters, &nonces, take + plen, out);
             for (i, block) in out.iter().enumerate().take(take) {
                 f(pos + i, block);
             }
