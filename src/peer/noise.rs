@@ -654,7 +654,9 @@ enum SessionState {
     ResponderAwaitingActOne(Responder),
     ResponderAwaitingActThree(Responder),
     Established {
-        transport: Transport,
+        /// Boxed: it carries keystream buffers (about 2.4 KB), and the
+        /// state moves on every event.
+        transport: Box<Transport>,
         their_node_id: PublicKey,
     },
     Failed,
@@ -811,7 +813,7 @@ impl NoiseSession {
                 self.pos += ACT_TWO_LEN;
                 out.extend_from_slice(&act3);
                 self.state = SessionState::Established {
-                    transport,
+                    transport: Box::new(transport),
                     their_node_id,
                 };
                 Ok(SessionEvent::HandshakeDone { their_node_id })
@@ -837,7 +839,7 @@ impl NoiseSession {
                 let (their_node_id, transport) = resp.process_act_three(act)?;
                 self.pos += ACT_THREE_LEN;
                 self.state = SessionState::Established {
-                    transport,
+                    transport: Box::new(transport),
                     their_node_id,
                 };
                 Ok(SessionEvent::HandshakeDone { their_node_id })
