@@ -15,13 +15,14 @@
 use super::chacha::{xor_into, LANES};
 use super::{compute_tag, tags_equal, AeadError, ChaCha20Poly1305, MAX_LEN, TAG_LEN};
 
-/// Keystream blocks `S(n)[start..start + len]` computed ahead of need.
+/// Keystream blocks `S(n)[start..start + len]` computed ahead of need,
+/// held in the cipher's batch output from lane `lane` on.
 #[derive(Clone)]
 struct Ahead {
     n: u64,
     start: usize,
     len: usize,
-    blocks: [[u8; 64]; LANES],
+    lane: usize,
 }
 
 /// What to compute in the spare lanes of a packet's last batch.
@@ -43,8 +44,8 @@ pub struct Bolt8Cipher {
     /// prefetching `S(n + 2)` needs `n + 3` below it (BOLT 8 rotates the
     /// key when the nonce reaches 1000).
     limit: u64,
-    /// Keystream output of the current batch (kept to avoid zeroing it
-    /// for every batch).
+    /// Output of the last batch: the blocks wanted, then those kept
+    /// [`Ahead`] (read before the next batch overwrites them).
     scratch: [[u8; 64]; LANES],
 }
 
@@ -83,7 +84,7 @@ impl Bolt8Cipher {
                 n: 0,
                 start: 0,
                 len: 0,
-                blocks: [[0; 64]; LANES],
+                lane: 0,
             },
             limit,
             scratch: [[0; 64]; LANES],
@@ -110,7 +111,7 @@ impl Bolt8Cipher {
         if a.len > 0 && a.n == n && a.start <= pos && pos < a.start + a.len {
             let end = to.min(a.start + a.len);
             while pos < end {
-                f(pos, &a.blocks[pos - a.start]);
+                f(pos, &self.scratch[a.lane + pos - a.start]);
                 pos += 1;
             }
         }
@@ -147,10 +148,12 @@ impl Bolt8Cipher {
             }
             self.ahead.len = 0;
             if plen > 0 {
-                self.ahead.n = pn;
-                self.ahead.start = pstart;
-                self.ahead.len = plen;
-                self.ahead.blocks[..plen].copy_from_slice(&out[take..take + plen]);
+                self.ahead = Ahead {
+                    n: pn,
+                    start: pstart,
+                    len: plen,
+                    lane: take,
+                };
             }
             pos += take;
         }
