@@ -5,7 +5,8 @@
 //!
 //! - ChaCha20 (RFC 8439 §2.3, §2.4): a portable block function and, when the
 //!   CPU has AVX2 (checked at run time), eight blocks per call.
-//! - Poly1305 (RFC 8439 §2.5): 44-bit limbs with 128-bit products.
+//! - Poly1305 (RFC 8439 §2.5): 44-bit limbs with 128-bit products, and
+//!   four blocks at a time in radix 2^26 with AVX2 (checked at run time).
 //! - The AEAD (RFC 8439 §2.8): the one-time Poly1305 key is the first 32
 //!   bytes of block 0; the data is encrypted from block 1; the tag covers
 //!   `aad || pad16 || ciphertext || pad16 || le64(len(aad)) || le64(len(ct))`.

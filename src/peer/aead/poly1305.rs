@@ -5,7 +5,8 @@
 //! Reduction modulo `p = 2^130 - 5` uses `2^130 ≡ 5`, hence a limb product
 //! that lands at weight `2^132` folds back multiplied by 20. Every step is
 //! constant-time: no branch or memory index depends on the key or the data,
-//! only on the message length.
+//! only on the message length. Runs of eight or more blocks go four at a
+//! time through AVX2 when the CPU has it (see the `avx2` module below).
 
 /// Length of a Poly1305 key (`r || s`).
 pub const KEY_LEN: usize = 32;
