@@ -96,22 +96,35 @@ impl Bolt8Cipher {
         &self.aead
     }
 
-    /// Calls `f(pos, block)` for each position `from..to` of `S(n)` in
-    /// order, from blocks kept ahead where possible, computing the rest.
+    /// Runs positions `from..to` of `S(n)` in order, from blocks kept ahead
+    /// where possible, computing the rest: positions 0 to 2 go to
+    /// `f(pos, block)`, and position `p >= 3` is XORed into the 64-byte
+    /// chunk `p - 3` of `body`.
     fn keystream(
         &mut self,
         n: u64,
         from: usize,
         to: usize,
         then: Then,
+        body: &mut [u8],
         mut f: impl FnMut(usize, &[u8; 64]),
     ) {
+        let mut chunks = body.chunks_mut(64);
+        if from > 3 {
+            // Chunks before `from` are not ours to touch.
+            let _ = chunks.nth(from - 4);
+        }
         let mut pos = from;
         let a = &self.ahead;
         if a.len > 0 && a.n == n && a.start <= pos && pos < a.start + a.len {
             let end = to.min(a.start + a.len);
             while pos < end {
-                f(pos, &self.scratch[a.lane + pos - a.start]);
+                let ks = &self.scratch[a.lane + pos - a.start];
+                if pos < 3 {
+                    f(pos, ks);
+                } else if let Some(chunk) = chunks.next() {
+                    xor_into(chunk, ks);
+                }
                 pos += 1;
             }
         }
@@ -125,8 +138,19 @@ impl Bolt8Cipher {
                 nonces[1][lane] = w[1];
                 nonces[2][lane] = w[2];
             };
-            for i in 0..take {
+            // Whole body chunks are XORed by the block function itself; a
+            // short last chunk afterwards.
+            let mut targets: [Option<&mut [u8; 64]>; LANES] = Default::default();
+            let mut short: Option<(usize, &mut [u8])> = None;
+            for (i, target) in targets.iter_mut().enumerate().take(take) {
                 set(i, job(n, pos + i));
+                if pos + i >= 3 {
+                    match chunks.next() {
+                        Some(c) if c.len() == 64 => *target = c.try_into().ok(),
+                        Some(c) => short = Some((i, c)),
+                        None => {}
+                    }
+                }
             }
             let spare = LANES - take;
             let last = pos + take == to;
@@ -142,9 +166,18 @@ impl Bolt8Cipher {
                 set(take + i, job(pn, pstart + i));
             }
             let out = &mut self.scratch;
-            self.aead.key().blocks(&counters, &nonces, take + plen, out);
-            for (i, block) in out.iter().enumerate().take(take) {
+            self.aead
+                .key()
+                .blocks_xor(&counters, &nonces, take + plen, out, &mut targets);
+            for (i, block) in out
+                .iter()
+                .enumerate()
+                .take(take.min(3usize.saturating_sub(pos)))
+            {
                 f(pos + i, block);
+            }
+            if let Some((i, c)) = short {
+                xor_into(c, &out[i]);
             }
             self.ahead.len = 0;
             if plen > 0 {
@@ -173,15 +206,10 @@ impl Bolt8Cipher {
         let end = 3 + body.len().div_ceil(64);
         let mut otk1 = [0u8; 64];
         let mut otk2 = [0u8; 64];
-        self.keystream(n, 0, end, Then::NextPacket, |pos, ks| match pos {
+        self.keystream(n, 0, end, Then::NextPacket, body, |pos, ks| match pos {
             0 => otk1 = *ks,
             1 => xor_into(prefix, ks),
-            2 => otk2 = *ks,
-            p => {
-                let at = (p - 3) * 64;
-                let stop = (at + 64).min(body.len());
-                xor_into(&mut body[at..stop], ks)
-            }
+            _ => otk2 = *ks,
         });
         Ok((
             compute_tag(&otk1, &[], prefix),
@@ -199,7 +227,7 @@ impl Bolt8Cipher {
     ) -> Result<(), AeadError> {
         let mut otk = [0u8; 64];
         let mut ks = [0u8; 64];
-        self.keystream(n, 0, 2, Then::SamePacket, |pos, b| {
+        self.keystream(n, 0, 2, Then::SamePacket, &mut [], |pos, b| {
             if pos == 0 {
                 otk = *b
             } else {
@@ -225,16 +253,12 @@ impl Bolt8Cipher {
             return Err(AeadError::BadTag);
         }
         let mut otk = [0u8; 64];
-        self.keystream(n, 2, 3, Then::SamePacket, |_, b| otk = *b);
+        self.keystream(n, 2, 3, Then::SamePacket, &mut [], |_, b| otk = *b);
         if !tags_equal(&compute_tag(&otk, &[], body), tag) {
             return Err(AeadError::BadTag);
         }
         let end = 3 + body.len().div_ceil(64);
-        self.keystream(n, 3, end, Then::NextPacket, |p, ks| {
-            let at = (p - 3) * 64;
-            let stop = (at + 64).min(body.len());
-            xor_into(&mut body[at..stop], ks)
-        });
+        self.keystream(n, 3, end, Then::NextPacket, body, |_, _| {});
         Ok(())
     }
 }

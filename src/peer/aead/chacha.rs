@@ -154,21 +154,38 @@ impl ChaChaKey {
         len: usize,
         out: &mut [[u8; 64]; LANES],
     ) {
+        self.blocks_xor(counters, nonces, len, out, &mut Default::default());
+    }
+
+    /// As [`ChaChaKey::blocks`], but lane `j`'s block is XORed into
+    /// `targets[j]` instead of stored in `out[j]` when that is set.
+    #[inline]
+    pub(crate) fn blocks_xor(
+        &self,
+        counters: &[u32; LANES],
+        nonces: &[[u32; LANES]; 3],
+        len: usize,
+        out: &mut [[u8; 64]; LANES],
+        targets: &mut [Option<&mut [u8; 64]>; LANES],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             #[allow(unsafe_code)]
             // SAFETY: `avx2` is only true when the CPU reported AVX2 support
             // (`ChaChaKey::new`), which is what `blocks8` requires.
             unsafe {
-                avx2::blocks8(&self.key, counters, nonces, out)
+                avx2::blocks8(&self.key, counters, nonces, out, targets)
             };
             return;
         }
-        for (lane, out) in out.iter_mut().enumerate().take(len) {
+        for (lane, (out, target)) in out.iter_mut().zip(targets.iter_mut()).enumerate().take(len) {
             let nonce = [nonces[0][lane], nonces[1][lane], nonces[2][lane]];
             let words = block(&self.key, counters[lane], &nonce);
             for (o, w) in out.chunks_exact_mut(4).zip(words.iter()) {
                 o.copy_from_slice(&w.to_le_bytes());
+            }
+            if let Some(data) = target {
+                xor_into(&mut data[..], out);
             }
         }
     }
@@ -308,7 +325,8 @@ mod avx2 {
     }
 
     /// Eight keystream blocks: block `j` uses `counters[j]` and nonce words
-    /// `nonces[0][j]`, `nonces[1][j]`, `nonces[2][j]`.
+    /// `nonces[0][j]`, `nonces[1][j]`, `nonces[2][j]`. It is XORed into
+    /// `targets[j]` when that is set, else stored in `out[j]`.
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -318,6 +336,7 @@ mod avx2 {
         counters: &[u32; LANES],
         nonces: &[[u32; LANES]; 3],
         out: &mut [[u8; 64]; LANES],
+        targets: &mut [Option<&mut [u8; 64]>; LANES],
     ) {
         // Rotating a 32-bit lane left by 16 swaps its halves; by 8, byte k
         // moves to k+1 and byte 3 to 0. Both are byte shuffles.
@@ -356,13 +375,34 @@ mod avx2 {
         }
         let lo = transpose!([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]);
         let hi = transpose!([v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]]);
-        for (j, block) in out.iter_mut().enumerate() {
-            let (first, second) = block.split_at_mut(32);
-            // SAFETY: `first` and `second` are 32 bytes each, exactly one
+        for (j, (block, target)) in out.iter_mut().zip(targets.iter_mut()).enumerate() {
+            let (first, second) = match target {
+                Some(data) => {
+                    let (first, second) = data.split_at_mut(32);
+                    // SAFETY: `first` and `second` are 32 bytes each, exactly
+                    // one unaligned 256-bit load; `loadu` has no alignment
+                    // requirement.
+                    let (a, b) = unsafe {
+                        (
+                            _mm256_loadu_si256(first.as_ptr() as *const __m256i),
+                            _mm256_loadu_si256(second.as_ptr() as *const __m256i),
+                        )
+                    };
+                    (
+                        (first, _mm256_xor_si256(a, lo[j])),
+                        (second, _mm256_xor_si256(b, hi[j])),
+                    )
+                }
+                None => {
+                    let (first, second) = block.split_at_mut(32);
+                    ((first, lo[j]), (second, hi[j]))
+                }
+            };
+            // SAFETY: `first.0` and `second.0` are 32 bytes each, exactly one
             // unaligned 256-bit store; `storeu` has no alignment requirement.
             unsafe {
-                _mm256_storeu_si256(first.as_mut_ptr() as *mut __m256i, lo[j]);
-                _mm256_storeu_si256(second.as_mut_ptr() as *mut __m256i, hi[j]);
+                _mm256_storeu_si256(first.0.as_mut_ptr() as *mut __m256i, first.1);
+                _mm256_storeu_si256(second.0.as_mut_ptr() as *mut __m256i, second.1);
             }
         }
     }
