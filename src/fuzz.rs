@@ -124,6 +124,7 @@ pub const TARGETS: &[(&str, FuzzFn)] = &[
     ("onion_failure", crate::payment::fuzz::fuzz_onion_failure),
     ("invoice_parse", crate::payment::fuzz::fuzz_invoice_parse),
     ("noise", crate::peer::fuzz::fuzz_noise),
+    ("aead", crate::peer::aead::fuzz::fuzz_aead),
     ("peer_manager", crate::peer::fuzz::fuzz_peer_manager),
     ("graph_read", crate::gossip::fuzz::fuzz_graph_read),
     ("scorer_read", crate::routing::fuzz::fuzz_scorer_read),

@@ -611,7 +611,10 @@ impl<D: SocketDescriptor> PeerManager<D> {
         let mut find =
             |id: &PublicKey, touched: &mut Vec<PeerHolder<D>>| -> Option<PeerHolder<D>> {
                 if let Some((cid, h)) = &cached {
-                    if cid == id {
+                    // `==` on public keys serializes both; the internal form
+                    // is canonical within one library version, and a miss
+                    // only means the slower lookup below.
+                    if cid.eq_fast_unstable(id) {
                         return Some(h.clone());
                     }
                 }

@@ -6,6 +6,7 @@
 //! and calls [`PeerManager::read_event`], [`PeerManager::process_events`] and
 //! [`PeerManager::timer_tick_occurred`].
 
+pub mod aead;
 mod descriptor;
 mod dispatch;
 pub mod fuzz;

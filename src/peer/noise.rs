@@ -6,11 +6,10 @@
 //! may arrive in any split. [`Transport`] seals and opens messages in place
 //! (length and body sealed separately, key rotation every 1,000 nonces).
 
+use super::aead::{bolt8_nonce, Bolt8Cipher, ChaCha20Poly1305};
 use bitcoin::hashes::{sha256, Hash, HashEngine, Hmac, HmacEngine};
 use bitcoin::secp256k1::ecdh::SharedSecret;
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, Signing};
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use core::fmt;
 
 /// Length of Act One (`0 || e.pub || c`).
@@ -191,21 +190,13 @@ pub fn hkdf(salt: &[u8; 32], ikm: &[u8]) -> ([u8; 32], [u8; 32]) {
     (t1, t2)
 }
 
-/// BOLT 8 nonce: 32 zero bits then the 64-bit counter, little-endian.
-#[inline]
-fn nonce(n: u64) -> chacha20poly1305::Nonce {
-    let mut b = [0u8; 12];
-    b[4..].copy_from_slice(&n.to_le_bytes());
-    b.into()
-}
-
 /// `encryptWithAD(k, n, ad, plaintext)` for the handshake: `buf` holds the
 /// plaintext followed by 16 bytes of room for the tag.
 fn encrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) {
     let split = buf.len() - MAC_LEN;
     let (msg, tag_out) = buf.split_at_mut(split);
-    let tag = ChaCha20Poly1305::new(k.into())
-        .encrypt_in_place_detached(&nonce(n), ad, msg)
+    let tag = ChaCha20Poly1305::new(k)
+        .seal(&bolt8_nonce(n), ad, msg)
         .expect("a handshake plaintext is far below the aead length limit");
     tag_out.copy_from_slice(&tag);
 }
@@ -215,8 +206,9 @@ fn encrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) {
 fn decrypt_with_ad(k: &[u8; 32], n: u64, ad: &[u8], buf: &mut [u8]) -> Result<(), ()> {
     let split = buf.len() - MAC_LEN;
     let (msg, tag) = buf.split_at_mut(split);
-    ChaCha20Poly1305::new(k.into())
-        .decrypt_in_place_detached(&nonce(n), ad, msg, (&*tag).into())
+    let tag: [u8; MAC_LEN] = (&*tag).try_into().map_err(|_| ())?;
+    ChaCha20Poly1305::new(k)
+        .open(&bolt8_nonce(n), ad, msg, &tag)
         .map_err(|_| ())
 }
 
@@ -465,7 +457,7 @@ struct CipherState {
     ck: [u8; 32],
     k: [u8; 32],
     n: u64,
-    aead: ChaCha20Poly1305,
+    cipher: Bolt8Cipher,
 }
 
 impl CipherState {
@@ -474,7 +466,7 @@ impl CipherState {
             ck,
             k,
             n: 0,
-            aead: ChaCha20Poly1305::new((&k).into()),
+            cipher: Bolt8Cipher::new(&k, KEY_ROTATION_INDEX),
         }
     }
 
@@ -488,25 +480,73 @@ impl CipherState {
             self.ck = ck;
             self.k = k;
             self.n = 0;
-            self.aead = ChaCha20Poly1305::new((&k).into());
+            self.cipher = Bolt8Cipher::new(&k, KEY_ROTATION_INDEX);
         }
     }
 
+    /// Whether the current nonce starts a packet whose two nonces share a
+    /// key. Packets take nonces in pairs from 0 and 1000 is even, so this
+    /// always holds unless a caller opened a prefix without its body.
     #[inline]
-    fn seal(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
-        let tag = self
-            .aead
-            .encrypt_in_place_detached(&nonce(self.n), &[], buf)
-            .expect("a lightning message is far below the aead length limit");
-        self.advance();
-        tag.into()
+    fn at_packet_start(&self) -> bool {
+        self.n % 2 == 0 && self.n + 1 < KEY_ROTATION_INDEX
     }
 
+    /// Seals `hdr` under the current nonce and `body` under the next one,
+    /// advancing twice; returns both tags.
     #[inline]
-    fn open(&mut self, buf: &mut [u8], tag: &[u8]) -> Result<(), ()> {
-        let r = self
-            .aead
-            .decrypt_in_place_detached(&nonce(self.n), &[], buf, tag.into());
+    fn seal_packet(
+        &mut self,
+        hdr: &mut [u8; 2],
+        body: &mut [u8],
+    ) -> ([u8; MAC_LEN], [u8; MAC_LEN]) {
+        let tags = if self.at_packet_start() {
+            let t = self
+                .cipher
+                .seal_packet(self.n, hdr, body)
+                .expect("a lightning message is far below the aead length limit");
+            self.advance();
+            t
+        } else {
+            let t1 = self.seal_now(hdr);
+            self.advance();
+            (t1, self.seal_now(body))
+        };
+        self.advance();
+        tags
+    }
+
+    /// Seals under the current nonce without advancing.
+    #[inline]
+    fn seal_now(&mut self, buf: &mut [u8]) -> [u8; MAC_LEN] {
+        self.cipher
+            .aead()
+            .seal(&bolt8_nonce(self.n), &[], buf)
+            .expect("a lightning message is far below the aead length limit")
+    }
+
+    /// Opens a length prefix under the current nonce; advances.
+    #[inline]
+    fn open_prefix(&mut self, buf: &mut [u8; 2], tag: &[u8; MAC_LEN]) -> Result<(), ()> {
+        let r = if self.at_packet_start() {
+            self.cipher.open_prefix(self.n, buf, tag)
+        } else {
+            self.cipher.aead().open(&bolt8_nonce(self.n), &[], buf, tag)
+        };
+        self.advance();
+        r.map_err(|_| ())
+    }
+
+    /// Opens a body under the current nonce; advances.
+    #[inline]
+    fn open_body(&mut self, buf: &mut [u8], tag: &[u8; MAC_LEN]) -> Result<(), ()> {
+        // The prefix took the previous nonce under the same key when the
+        // current one is odd.
+        let r = if self.n % 2 == 1 {
+            self.cipher.open_body(self.n - 1, buf, tag)
+        } else {
+            self.cipher.aead().open(&bolt8_nonce(self.n), &[], buf, tag)
+        };
         self.advance();
         r.map_err(|_| ())
     }
@@ -570,12 +610,14 @@ impl Transport {
         }
         // Steps 1-3: the 2-byte big-endian length, sealed with `sn`; sn += 1.
         let (hdr, body) = buf[start..].split_at_mut(LENGTH_HEADER_LEN);
-        hdr[..2].copy_from_slice(&(len as u16).to_be_bytes());
-        let tag = self.send.seal(&mut hdr[..2]);
-        hdr[2..].copy_from_slice(&tag);
         // Step 4: the message itself, sealed with the next nonce; sn += 1.
-        let tag = self.send.seal(body);
-        buf.extend_from_slice(&tag);
+        // Both seals share one keystream batch.
+        hdr[..2].copy_from_slice(&(len as u16).to_be_bytes());
+        let (hdr_text, hdr_tag) = hdr.split_at_mut(2);
+        let hdr_text: &mut [u8; 2] = hdr_text.try_into().expect("two bytes");
+        let (t1, t2) = self.send.seal_packet(hdr_text, body);
+        hdr_tag.copy_from_slice(&t1);
+        buf.extend_from_slice(&t2);
         Ok(())
     }
 
@@ -583,8 +625,10 @@ impl Transport {
     /// (without its MAC).
     pub fn open_length(&mut self, header: &[u8; LENGTH_HEADER_LEN]) -> Result<u16, NoiseError> {
         let mut l = [header[0], header[1]];
+        let mut tag = [0u8; MAC_LEN];
+        tag.copy_from_slice(&header[2..]);
         self.recv
-            .open(&mut l, &header[2..])
+            .open_prefix(&mut l, &tag)
             .map_err(|_| NoiseError::BadLengthMac)?;
         Ok(u16::from_be_bytes(l))
     }
@@ -597,8 +641,9 @@ impl Transport {
         }
         let split = buf.len() - MAC_LEN;
         let (msg, tag) = buf.split_at_mut(split);
+        let tag: &[u8; MAC_LEN] = (&*tag).try_into().expect("split at MAC_LEN");
         self.recv
-            .open(msg, tag)
+            .open_body(msg, tag)
             .map_err(|_| NoiseError::BadMessageMac)
     }
 }
@@ -609,7 +654,9 @@ enum SessionState {
     ResponderAwaitingActOne(Responder),
     ResponderAwaitingActThree(Responder),
     Established {
-        transport: Transport,
+        /// Boxed: it carries keystream buffers (about 2.4 KB), and the
+        /// state moves on every event.
+        transport: Box<Transport>,
         their_node_id: PublicKey,
     },
     Failed,
@@ -766,7 +813,7 @@ impl NoiseSession {
                 self.pos += ACT_TWO_LEN;
                 out.extend_from_slice(&act3);
                 self.state = SessionState::Established {
-                    transport,
+                    transport: Box::new(transport),
                     their_node_id,
                 };
                 Ok(SessionEvent::HandshakeDone { their_node_id })
@@ -792,7 +839,7 @@ impl NoiseSession {
                 let (their_node_id, transport) = resp.process_act_three(act)?;
                 self.pos += ACT_THREE_LEN;
                 self.state = SessionState::Established {
-                    transport,
+                    transport: Box::new(transport),
                     their_node_id,
                 };
                 Ok(SessionEvent::HandshakeDone { their_node_id })
