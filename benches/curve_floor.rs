@@ -18,6 +18,11 @@
 //!   revealed secrets checked against their points; the onion (sender: a
 //!   key generation and an ECDH; receiver: a point parse and an ECDH); 4
 //!   points parsed from `revoke_and_ack`.
+//! - `floor_pay_w50_us`: the same per payment with 50 in flight and
+//!   perfect batching: each HTLC is signed and checked once per side (it
+//!   lives in one commitment each way), the onion work as above, and the
+//!   work of 4 commitments (two dances each way, all 50 adds in one, all
+//!   50 removals in the other) shared by 50 payments.
 //! - `floor_handshake_us`: a BOLT 8 handshake seen from both ends: six
 //!   ECDHs (es, ee, se on each side), two ephemeral key generations, three
 //!   point parses (re twice, rs once).
@@ -104,6 +109,12 @@ fn main() {
         + 4.0 * parse;
     report("floor_pay_serial_us", pay, "us");
     report("floor_pay_serial_per_s", 1e6 / pay, "payments/s");
+    // One commitment, both nodes: key sets on both sides (HTLC keys too),
+    // its signature made and checked, a point made and a secret checked.
+    let commitment = 2.0 * (key_set + 2.0 * tweak_add) + sign + verify + 2.0 * keygen + parse;
+    let w50 = 2.0 * (sign + verify) + (keygen + ecdh) + (parse + ecdh) + 4.0 * commitment / 50.0;
+    report("floor_pay_w50_us", w50, "us");
+    report("floor_pay_w50_per_s", 1e6 / w50, "payments/s");
     let hs = 6.0 * ecdh + 2.0 * keygen + 3.0 * parse;
     report("floor_handshake_us", hs, "us");
     report("floor_handshakes_per_s", 1e6 / hs, "handshakes/s");
