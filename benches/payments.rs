@@ -285,8 +285,7 @@ fn main() {
     let only = std::env::var("LNKIT_PAY_ONLY").ok();
     let runs = |name: &str| only.as_deref().map_or(true, |o| o == name);
     let payments_env = std::env::var("LNKIT_PAY_PAYMENTS").ok();
-    #[allow(non_snake_case)]
-    let PAYMENTS: usize = payments_env
+    let timed: usize = payments_env
         .and_then(|v| v.parse().ok())
         .unwrap_or(PAYMENTS_DEFAULT);
     // Up to 200 payments in flight: B must accept 200 HTLCs and all their
@@ -396,7 +395,7 @@ fn main() {
     assert_eq!(h.c.sent as usize, WARMUPS, "warm-up payments failed");
 
     // Serial: each payment fully settled before the next.
-    let n = if runs("serial") { PAYMENTS } else { WARMUPS };
+    let n = if runs("serial") { timed } else { WARMUPS };
     let list = specs(&h, n);
     let (s0, c0, b0) = (h.c.sent, h.c.claimed, h.bytes_moved);
     let w0 = h.nodes[0].store.writes.load(Ordering::Relaxed);
@@ -424,7 +423,7 @@ fn main() {
     // Pipelined: up to `w` payments outstanding, refilled as they complete.
     for w in WINDOWS {
         let n = if runs(&format!("w{w}")) {
-            PAYMENTS
+            timed
         } else {
             WARMUPS
         };
