@@ -147,6 +147,64 @@ fn monitor_force_close_broadcasts_signed_holder_commitment_which_confirms() {
     assert!(nd.cm.release_pending_monitor_events().is_empty());
 }
 
+/// Our own old commitment confirming is ours, revoked: not mistaken for
+/// the peer's revoked commitment of the same number (whose secret we hold),
+/// and no justice transaction is attempted against it.
+#[test]
+fn monitor_own_revoked_commitment_is_not_taken_for_a_breach() {
+    let f = Fixture::new();
+    let nd = node(&f);
+    let op = f.funding_outpoint();
+    assert_eq!(
+        nd.cm.update_channel(op, &commitments_update(&f, 1, 1)),
+        ChannelMonitorUpdateStatus::Completed
+    );
+    let s0 = f.b_secret(0);
+    assert_eq!(
+        nd.cm.update_channel(
+            op,
+            &step(
+                2,
+                ChannelMonitorUpdateStep::CommitmentSecret {
+                    commitment_number: n(0),
+                    secret: s0
+                }
+            )
+        ),
+        ChannelMonitorUpdateStatus::Completed
+    );
+    // A (this monitor's node) broadcasts its own stale commitment 0.
+    let stale = f.a_commitment_tx(0);
+    use lnkit::chain::BroadcasterInterface;
+    nd.chain.broadcast_transactions(&[&stale]);
+    nd.chain.mine_blocks(1);
+    let events = nd.cm.release_pending_monitor_events();
+    assert_eq!(events.len(), 1);
+    let MonitorEvent::CommitmentTxConfirmed { txid, kind, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(*txid, stale.compute_txid());
+    assert_eq!(
+        *kind,
+        FundingSpendKind::RevokedHolder {
+            commitment_number: n(0)
+        }
+    );
+    assert!(nd.logger.count("our own revoked commitment") > 0);
+    assert_eq!(nd.logger.count("revoked counterparty commitment"), 0);
+    assert!(
+        nd.chain.mempool().is_empty(),
+        "no justice against ourselves"
+    );
+    // The kind survives the monitor's byte form.
+    let stored = nd.persister.persisted_monitor(&op).unwrap();
+    let reloaded = lnkit::chain::monitor::ChannelMonitor::read(&stored, &f.ka).unwrap();
+    assert_eq!(
+        reloaded.funding_spend().map(|s| s.kind.clone()),
+        Some(kind.clone())
+    );
+}
+
 #[test]
 fn monitor_revoked_counterparty_commitment_is_answered_with_justice() {
     let f = Fixture::new();

@@ -245,6 +245,22 @@ impl ChannelTransactionParameters {
         }
     }
 
+    /// The output script of `side`'s `to_remote` output on the other side's
+    /// commitments (BOLT 3 `to_remote` Output; with `option_static_remotekey`
+    /// and anchors it never changes): P2WPKH of its `payment_basepoint`, or
+    /// the P2WSH of the one-block-delayed script with anchors.
+    pub fn to_remote_script_pubkey(&self, side: Side) -> ScriptBuf {
+        let key = match side {
+            Side::Holder => &self.holder_pubkeys.payment_point,
+            Side::Counterparty => &self.counterparty_pubkeys.payment_point,
+        };
+        if self.format.has_anchors() {
+            ScriptBuf::new_p2wsh(&to_remote_anchored_script(key).wscript_hash())
+        } else {
+            p2wpkh(key)
+        }
+    }
+
     /// Derives the keys of our own commitment from our
     /// `per_commitment_point` (BOLT 3 Key Derivation). Derive once per
     /// commitment and reuse with

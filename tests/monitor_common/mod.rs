@@ -230,6 +230,18 @@ impl Fixture {
             .clone()
     }
 
+    /// A's own commitment `x` as A would broadcast it (unsigned).
+    #[allow(dead_code)]
+    pub fn a_commitment_tx(&self, x: u64) -> Transaction {
+        let point = self.a.per_commitment_point(n(x)).unwrap();
+        let (a_bal, b_bal) = balances(x);
+        self.a_params
+            .build_holder_commitment(n(x), &point, a_bal, b_bal, FEERATE, &htlcs())
+            .unwrap()
+            .transaction()
+            .clone()
+    }
+
     /// B revokes its commitment `x` (after validating `x + 1`).
     pub fn b_secret(&self, x: u64) -> [u8; 32] {
         let point = self.b.per_commitment_point(n(x + 1)).unwrap();

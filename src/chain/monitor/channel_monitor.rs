@@ -14,6 +14,7 @@ use crate::channel::keys::{per_commitment_point, CounterpartyCommitmentSecrets};
 use crate::channel::script::to_local_script;
 use crate::channel::tx::{
     der_with_sighash, ChannelTransactionParameters, HolderCommitmentTransaction, HtlcDirection,
+    Side,
 };
 use crate::channel::{CommitmentNumber, FeeRatePerKw, MAX_COMMITMENT_NUMBER};
 use crate::codec::{BigSize, DecodeError, Readable, Writeable};
@@ -532,6 +533,14 @@ impl ChannelMonitor {
                     e
                 ),
             }
+        } else if let FundingSpendKind::RevokedHolder { commitment_number } = &kind {
+            log_error!(
+                logger,
+                "channel {}: our own revoked commitment {} confirmed in {}: this node ran from stale state and the peer may take the channel's funds",
+                funding,
+                commitment_number,
+                txid
+            );
         } else {
             log_info!(
                 logger,
@@ -626,6 +635,14 @@ impl ChannelMonitor {
             };
         }
         if let Some(n) = self.decode_commitment_number(tx) {
+            // Both sides number their commitments alike, so the peer's
+            // secret for `n` may be known for our own old commitment `n`
+            // too: tell them apart by the outputs first.
+            if self.is_older_holder_commitment(tx, n) {
+                return FundingSpendKind::RevokedHolder {
+                    commitment_number: n,
+                };
+            }
             if self
                 .counterparty_secrets
                 .get_secret(n.secret_index())
@@ -645,6 +662,32 @@ impl ChannelMonitor {
             return FundingSpendKind::Cooperative;
         }
         FundingSpendKind::Unknown
+    }
+
+    /// Whether commitment `tx` (number `n`) is one of ours: it pays our
+    /// `to_local` script for `n`, or the peer's `to_remote` script (which
+    /// only our commitments pay; one of the two outputs exists unless both
+    /// balances were trimmed).
+    fn is_older_holder_commitment(&self, tx: &Transaction, n: CommitmentNumber) -> bool {
+        let to_local = self
+            .signer
+            .per_commitment_point(n)
+            .ok()
+            .and_then(|point| self.params.holder_commitment_keys(&point).ok())
+            .map(|k| {
+                ScriptBuf::new_p2wsh(
+                    &to_local_script(
+                        &k.revocation_key,
+                        self.params.counterparty_selected_contest_delay,
+                        &k.broadcaster_delayed_payment_key,
+                    )
+                    .wscript_hash(),
+                )
+            });
+        let their_to_remote = self.params.to_remote_script_pubkey(Side::Counterparty);
+        tx.output.iter().any(|o| {
+            o.script_pubkey == their_to_remote || Some(&o.script_pubkey) == to_local.as_ref()
+        })
     }
 
     /// The commitment number hidden in a commitment transaction's locktime

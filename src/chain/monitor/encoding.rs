@@ -20,6 +20,9 @@ fn write_kind(b: &mut Vec<u8>, kind: &FundingSpendKind) {
         } => (2, Some(*commitment_number), *justice_txid),
         FundingSpendKind::Cooperative => (3, None, None),
         FundingSpendKind::Unknown => (4, None, None),
+        FundingSpendKind::RevokedHolder { commitment_number } => {
+            (5, Some(*commitment_number), None)
+        }
     };
     rec(b, 6, &k);
     if let Some(n) = number {
@@ -47,6 +50,9 @@ fn read_kind(f: &Fields<'_>) -> Result<FundingSpendKind, DecodeError> {
         },
         3 => FundingSpendKind::Cooperative,
         4 => FundingSpendKind::Unknown,
+        5 => FundingSpendKind::RevokedHolder {
+            commitment_number: number()?,
+        },
         _ => return Err(DecodeError::InvalidValue),
     })
 }

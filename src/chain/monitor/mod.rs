@@ -60,9 +60,16 @@ pub enum FundingSpendKind {
         /// The justice transaction broadcast, if one was worth it.
         justice_txid: Option<Txid>,
     },
+    /// One of our own older commitments, which we had revoked: the peer can
+    /// take its `to_local` and HTLC outputs with the revocation key. Only a
+    /// node run from stale state (a restored backup) broadcasts one.
+    RevokedHolder {
+        /// Its number.
+        commitment_number: CommitmentNumber,
+    },
     /// A cooperative closing transaction (BOLT 3 locktime 0, final sequence).
     Cooperative,
-    /// Something we cannot place (for example an older holder commitment).
+    /// Something we cannot place.
     Unknown,
 }
 
