@@ -77,10 +77,7 @@ pub(crate) fn compute_tag(otk: &[u8; 64], aad: &[u8], ct: &[u8]) -> [u8; TAG_LEN
     let mut p = Poly1305::new(&key);
     p.padded(aad);
     p.padded(ct);
-    let mut lens = [0u8; 16];
-    lens[..8].copy_from_slice(&(aad.len() as u64).to_le_bytes());
-    lens[8..].copy_from_slice(&(ct.len() as u64).to_le_bytes());
-    p.blocks(&lens);
+    p.lengths(aad.len() as u64, ct.len() as u64);
     p.finish(&[])
 }
 
