@@ -299,10 +299,12 @@ mod avx2 {
     //! `vpmuludq` (32×32→64 bits) can multiply four streams at once.
     //!
     //! For blocks `m_1..m_4q` and starting value `h`, the result must be
-    //! `sum m_i r^(4q-i+1) + h r^(4q)`. Lane `j` takes blocks `4k+j+1`: each
+    //! `sum m_i r^(4q-i+1) + h r^(4q)`. Each lane takes one block of every
+    //! group of four (lanes 0 to 3 take the group's blocks 1, 3, 2, 4): each
     //! round multiplies every lane by `r^4` and adds the next four blocks,
-    //! and the last round multiplies lane `j` by `r^(4-j)` instead, so each
-    //! block ends with its right power. `h` enters lane 0 with block 1.
+    //! and the last round multiplies the lane of block `4k+i` by `r^(5-i)`
+    //! instead, so each block ends with its right power. `h` enters lane 0
+    //! with block 1.
     //! The lanes are then summed and handed back to the 44-bit code.
     //!
     //! Bounds: limbs entering a product are below 2^27 and the factors
@@ -412,8 +414,8 @@ mod avx2 {
         }};
     }
 
-    /// Four consecutive full blocks (64 bytes) as limb vectors, block `j`
-    /// in lane `j`, with the 2^128 bit set.
+    /// Four consecutive full blocks (64 bytes) as limb vectors, blocks
+    /// 0, 2, 1, 3 in lanes 0 to 3, with the 2^128 bit set.
     macro_rules! load {
         ($chunk:expr, $mask:expr) => {{
             let chunk: &[u8] = $chunk;
@@ -427,8 +429,11 @@ mod avx2 {
                 )
             };
             // x = lo0 hi0 lo1 hi1, y = lo2 hi2 lo3 hi3 (64-bit words).
-            let lo = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpacklo_epi64(x, y));
-            let hi = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpackhi_epi64(x, y));
+            // Lanes hold blocks 0, 2, 1, 3: the 128-bit halves are not
+            // crossed (that would cost a `vpermq` per vector), the final
+            // powers of `r` follow the same order instead.
+            let lo = _mm256_unpacklo_epi64(x, y);
+            let hi = _mm256_unpackhi_epi64(x, y);
             let mask = $mask;
             [
                 _mm256_and_si256(lo, mask),
@@ -467,13 +472,14 @@ mod avx2 {
         let splat = |l: [u64; 5]| l.map(|x| _mm256_set1_epi32(x as i32));
         let k4 = splat(p4);
         let k4x5 = splat(times5(p4));
-        // Lane 0 ends with r^4, lane 1 with r^3, lane 2 with r^2, lane 3 with r.
+        // The lanes hold blocks 0, 2, 1, 3 of each group (see `load!`), so
+        // lane 0 ends with r^4, lane 1 with r^2, lane 2 with r^3, lane 3 with r.
         let last = |a: [u64; 5], b: [u64; 5], c: [u64; 5], d: [u64; 5]| {
             [0, 1, 2, 3, 4]
                 .map(|i| _mm256_setr_epi64x(a[i] as i64, b[i] as i64, c[i] as i64, d[i] as i64))
         };
-        let kl = last(p4, p3, p2, p1);
-        let klx5 = last(times5(p4), times5(p3), times5(p2), times5(p1));
+        let kl = last(p4, p2, p3, p1);
+        let klx5 = last(times5(p4), times5(p2), times5(p3), times5(p1));
 
         // The limb mask, opaque to the optimizer for the same reason: with
         // a known mask it proves the accumulator's high halves zero, drops
