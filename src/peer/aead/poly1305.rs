@@ -219,6 +219,13 @@ impl Poly1305 {
     /// block gets a 0x01 byte after it instead of the 2^128 bit) and
     /// returns the tag `(h + s) mod 2^128`.
     pub fn finish(mut self, tail: &[u8]) -> [u8; TAG_LEN] {
+        self.absorb_tail(tail);
+        self.tag()
+    }
+
+    /// The final partial block of [`Poly1305::finish`], if any.
+    #[inline]
+    fn absorb_tail(&mut self, tail: &[u8]) {
         debug_assert!(tail.len() < 16);
         if !tail.is_empty() {
             let (mut lo, mut hi) = partial_words(tail);
@@ -230,7 +237,6 @@ impl Poly1305 {
             }
             self.absorb_words(lo, hi, 0);
         }
-        self.tag()
     }
 
     /// The same computation forced onto the portable code (for tests).
@@ -241,6 +247,20 @@ impl Poly1305 {
 
     /// The tag over whole blocks absorbed so far.
     fn tag(self) -> [u8; TAG_LEN] {
+        self.tag_word().to_le_bytes()
+    }
+
+    /// As [`Poly1305::finish`], with the tag as a little-endian number
+    /// (kept in registers rather than stored and reloaded as bytes).
+    #[inline]
+    pub(crate) fn finish_word(mut self, tail: &[u8]) -> u128 {
+        self.absorb_tail(tail);
+        self.tag_word()
+    }
+
+    /// The tag over whole blocks absorbed so far, as a little-endian number.
+    #[inline]
+    fn tag_word(self) -> u128 {
         let [mut h0, mut h1, mut h2] = self.h;
         // Carry fully so each limb is within its width (h < 2^130 + small).
         h2 += h1 >> 44;
@@ -270,7 +290,7 @@ impl Poly1305 {
         let h = (h0 as u128)
             .wrapping_add((h1 as u128) << 44)
             .wrapping_add((h2 as u128) << 88);
-        h.wrapping_add(self.pad).to_le_bytes()
+        h.wrapping_add(self.pad)
     }
 }
 
@@ -282,13 +302,11 @@ pub fn poly1305(key: &[u8; KEY_LEN], msg: &[u8]) -> [u8; TAG_LEN] {
     p.finish(&msg[whole..])
 }
 
-/// Compares two tags in constant time.
-pub fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
-    let mut acc = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        acc |= x ^ y;
-    }
-    core::hint::black_box(acc) == 0
+/// Whether a computed tag (as a little-endian number) equals `tag`, in
+/// constant time: one XOR and one test of the whole 128 bits.
+#[inline]
+pub(crate) fn tag_matches(computed: u128, tag: &[u8; TAG_LEN]) -> bool {
+    core::hint::black_box(computed ^ u128::from_le_bytes(*tag)) == 0
 }
 
 #[cfg(target_arch = "x86_64")]
