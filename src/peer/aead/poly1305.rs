@@ -117,6 +117,7 @@ pub struct Poly1305 {
 
 impl Poly1305 {
     /// Starts a computation with a one-time key (never reuse a key).
+    #[inline]
     pub fn new(key: &[u8; KEY_LEN]) -> Self {
         let mut r = [0u8; 16];
         r.copy_from_slice(&key[..16]);
@@ -194,8 +195,9 @@ impl Poly1305 {
             #[allow(unsafe_code)]
             // SAFETY: `avx2` is only set when the CPU reported AVX2
             // (`Poly1305::new`), which is all `blocks4` requires.
-            let h = unsafe { avx2::blocks4(self.r, self.h, &data[..whole]) };
-            self.h = h;
+            unsafe {
+                avx2::blocks4(&self.r, &mut self.h, &data[..whole])
+            };
             data = &data[whole..];
         }
         let [r0, r1, r2] = self.r;
@@ -471,12 +473,17 @@ mod avx2 {
     }
 
     /// Absorbs `data` (a non-zero multiple of 64 bytes, full blocks) into
-    /// `h` with key `r` (both 44-bit limbs); returns the new `h`.
+    /// `h` with key `r` (both 44-bit limbs).
+    ///
+    /// `r` and `h` are read and `h` written by reference, limb by limb: an
+    /// array passed by value goes through the stack as wider copies of the
+    /// caller's 8-byte stores, which stalls store forwarding.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn blocks4(r: [u64; 3], h: [u64; 3], data: &[u8]) -> [u64; 3] {
+    pub(super) unsafe fn blocks4(r: &[u64; 3], h: &mut [u64; 3], data: &[u8]) {
+        let r = [r[0], r[1], r[2]];
         debug_assert!(!data.is_empty() && data.len() % 64 == 0);
         let r2 = mul(r, r);
         let r3 = mul(r2, r);
@@ -505,7 +512,7 @@ mod avx2 {
         let mask = _mm256_set1_epi64x(core::hint::black_box(M26) as i64);
         let mut groups = data.chunks_exact(64);
         let first = groups.next().expect("at least one group");
-        let hv = to26(h).map(|x| _mm256_setr_epi64x(x as i64, 0, 0, 0));
+        let hv = to26([h[0], h[1], h[2]]).map(|x| _mm256_setr_epi64x(x as i64, 0, 0, 0));
         let m = load!(first, mask);
         let mut acc = [0, 1, 2, 3, 4].map(|i| _mm256_add_epi64(m[i], hv[i]));
         for g in groups {
@@ -520,6 +527,9 @@ mod avx2 {
                 + (_mm256_extract_epi64::<2>(v) as u64)
                 + (_mm256_extract_epi64::<3>(v) as u64)
         });
-        to44(sum)
+        let [h0, h1, h2] = to44(sum);
+        h[0] = h0;
+        h[1] = h1;
+        h[2] = h2;
     }
 }
