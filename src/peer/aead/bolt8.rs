@@ -13,7 +13,7 @@
 //! any of it is decrypted.
 
 use super::chacha::{xor_into, LANES};
-use super::{compute_tag, tags_equal, AeadError, ChaCha20Poly1305, MAX_LEN, TAG_LEN};
+use super::{compute_tag_word, tag_matches, AeadError, ChaCha20Poly1305, MAX_LEN, TAG_LEN};
 
 /// Keystream blocks `S(n)[start..start + len]` computed ahead of need,
 /// held in the cipher's batch output from lane `lane` on.
@@ -194,6 +194,7 @@ impl Bolt8Cipher {
 
     /// Seals a packet at nonce `n`: `prefix` (the 2-byte length) under `n`
     /// and `body` under `n + 1`. Returns both tags.
+    #[inline]
     pub fn seal_packet(
         &mut self,
         n: u64,
@@ -212,8 +213,8 @@ impl Bolt8Cipher {
             _ => otk2 = *ks,
         });
         Ok((
-            compute_tag(&otk1, &[], prefix),
-            compute_tag(&otk2, &[], body),
+            compute_tag_word(&otk1, &[], prefix).to_le_bytes(),
+            compute_tag_word(&otk2, &[], body).to_le_bytes(),
         ))
     }
 
@@ -234,7 +235,7 @@ impl Bolt8Cipher {
                 ks = *b
             }
         });
-        if !tags_equal(&compute_tag(&otk, &[], prefix), tag) {
+        if !tag_matches(compute_tag_word(&otk, &[], prefix), tag) {
             return Err(AeadError::BadTag);
         }
         xor_into(prefix, &ks);
@@ -254,7 +255,7 @@ impl Bolt8Cipher {
         }
         let mut otk = [0u8; 64];
         self.keystream(n, 2, 3, Then::SamePacket, &mut [], |_, b| otk = *b);
-        if !tags_equal(&compute_tag(&otk, &[], body), tag) {
+        if !tag_matches(compute_tag_word(&otk, &[], body), tag) {
             return Err(AeadError::BadTag);
         }
         let end = 3 + body.len().div_ceil(64);

@@ -22,7 +22,7 @@ mod poly1305;
 pub use bolt8::Bolt8Cipher;
 use chacha::{nonce_words, Batch, ChaChaKey, Sink};
 use core::fmt;
-pub(crate) use poly1305::tags_equal;
+pub(crate) use poly1305::tag_matches;
 pub use poly1305::{poly1305, Poly1305};
 
 /// Length of a key.
@@ -72,16 +72,19 @@ impl fmt::Debug for ChaCha20Poly1305 {
 /// The RFC 8439 §2.8 tag input after block 0: padded AAD and ciphertext,
 /// then both lengths.
 pub(crate) fn compute_tag(otk: &[u8; 64], aad: &[u8], ct: &[u8]) -> [u8; TAG_LEN] {
+    compute_tag_word(otk, aad, ct).to_le_bytes()
+}
+
+/// [`compute_tag`] as a little-endian number.
+#[inline]
+pub(crate) fn compute_tag_word(otk: &[u8; 64], aad: &[u8], ct: &[u8]) -> u128 {
     let mut key = [0u8; 32];
     key.copy_from_slice(&otk[..32]);
     let mut p = Poly1305::new(&key);
     p.padded(aad);
     p.padded(ct);
-    let mut lens = [0u8; 16];
-    lens[..8].copy_from_slice(&(aad.len() as u64).to_le_bytes());
-    lens[8..].copy_from_slice(&(ct.len() as u64).to_le_bytes());
-    p.blocks(&lens);
-    p.finish(&[])
+    p.lengths(aad.len() as u64, ct.len() as u64);
+    p.finish_word(&[])
 }
 
 impl ChaCha20Poly1305 {
@@ -147,8 +150,7 @@ impl ChaCha20Poly1305 {
             }
             batch.finish();
         }
-        let expected = compute_tag(&ks[0], aad, buf);
-        if !tags_equal(&expected, tag) {
+        if !tag_matches(compute_tag_word(&ks[0], aad, buf), tag) {
             return Err(AeadError::BadTag);
         }
         let (first, rest) = buf.split_at_mut(head);

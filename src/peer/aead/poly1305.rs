@@ -24,13 +24,43 @@ fn limbs(block: &[u8], hibit: u64) -> [u64; 3] {
     let mut hi = [0u8; 8];
     lo.copy_from_slice(&block[..8]);
     hi.copy_from_slice(&block[8..16]);
-    let lo = u64::from_le_bytes(lo);
-    let hi = u64::from_le_bytes(hi);
+    word_limbs(u64::from_le_bytes(lo), u64::from_le_bytes(hi), hibit)
+}
+
+/// A block given as its low and high little-endian words, as limbs.
+#[inline(always)]
+fn word_limbs(lo: u64, hi: u64, hibit: u64) -> [u64; 3] {
     [
         lo & MASK44,
         ((lo >> 44) | (hi << 20)) & MASK44,
         (hi >> 24) | hibit,
     ]
+}
+
+/// Fewer than 8 bytes read little-endian, zero-extended.
+#[inline(always)]
+fn short_word(b: &[u8]) -> u64 {
+    debug_assert!(b.len() < 8);
+    let mut w = 0u64;
+    for (i, &x) in b.iter().enumerate() {
+        w |= (x as u64) << (8 * i);
+    }
+    w
+}
+
+/// Fewer than 16 bytes as the two little-endian words of a zero-padded
+/// block. Built in registers: copying them into a zeroed block and reading
+/// it back stalls on store forwarding.
+#[inline(always)]
+fn partial_words(rest: &[u8]) -> (u64, u64) {
+    debug_assert!(rest.len() < 16);
+    if rest.len() >= 8 {
+        let mut lo = [0u8; 8];
+        lo.copy_from_slice(&rest[..8]);
+        (u64::from_le_bytes(lo), short_word(&rest[8..]))
+    } else {
+        (short_word(rest), 0)
+    }
 }
 
 /// Reduces a product given as three 128-bit limb sums back to 44/44/42-bit
@@ -87,6 +117,7 @@ pub struct Poly1305 {
 
 impl Poly1305 {
     /// Starts a computation with a one-time key (never reuse a key).
+    #[inline]
     pub fn new(key: &[u8; KEY_LEN]) -> Self {
         let mut r = [0u8; 16];
         r.copy_from_slice(&key[..16]);
@@ -121,10 +152,35 @@ impl Poly1305 {
         self.absorb(&data[..whole], 1 << 40);
         let rest = &data[whole..];
         if !rest.is_empty() {
-            let mut b = [0u8; 16];
-            b[..rest.len()].copy_from_slice(rest);
-            self.absorb(&b, 1 << 40);
+            let (lo, hi) = partial_words(rest);
+            self.absorb_words(lo, hi, 1 << 40);
         }
+    }
+
+    /// Absorbs the final block of the AEAD construction (RFC 8439 §2.8):
+    /// the AAD length and the ciphertext length as 64-bit little-endian
+    /// numbers.
+    #[inline]
+    pub fn lengths(&mut self, aad_len: u64, ct_len: u64) {
+        self.absorb_words(aad_len, ct_len, 1 << 40);
+    }
+
+    /// `h = (h + m) * r mod p` for the one block `m` given as its low and
+    /// high little-endian words, with `hibit` (at limb 2) set above it.
+    #[inline(always)]
+    fn absorb_words(&mut self, lo: u64, hi: u64, hibit: u64) {
+        let [r0, r1, r2] = self.r;
+        let [s1, s2] = self.s20;
+        let [h0, h1, h2] = self.h;
+        let m = |a: u64, b: u64| (a as u128) * (b as u128);
+        let [a0, a1, a2] = word_limbs(lo, hi, hibit);
+        let a0 = h0 + a0;
+        let a1 = h1 + a1;
+        let a2 = h2 + a2;
+        let d0 = m(a0, r0) + m(a1, s2) + m(a2, s1);
+        let d1 = m(a0, r1) + m(a1, r0) + m(a2, s2);
+        let d2 = m(a0, r2) + m(a1, r1) + m(a2, r0);
+        self.h = carry(d0, d1, d2);
     }
 
     /// `h = (h + m) * r mod p` for each 16-byte block `m` of `data`, the
@@ -139,8 +195,9 @@ impl Poly1305 {
             #[allow(unsafe_code)]
             // SAFETY: `avx2` is only set when the CPU reported AVX2
             // (`Poly1305::new`), which is all `blocks4` requires.
-            let h = unsafe { avx2::blocks4(self.r, self.h, &data[..whole]) };
-            self.h = h;
+            unsafe {
+                avx2::blocks4(&self.r, &mut self.h, &data[..whole])
+            };
             data = &data[whole..];
         }
         let [r0, r1, r2] = self.r;
@@ -164,14 +221,24 @@ impl Poly1305 {
     /// block gets a 0x01 byte after it instead of the 2^128 bit) and
     /// returns the tag `(h + s) mod 2^128`.
     pub fn finish(mut self, tail: &[u8]) -> [u8; TAG_LEN] {
+        self.absorb_tail(tail);
+        self.tag()
+    }
+
+    /// The final partial block of [`Poly1305::finish`], if any.
+    #[inline]
+    fn absorb_tail(&mut self, tail: &[u8]) {
         debug_assert!(tail.len() < 16);
         if !tail.is_empty() {
-            let mut b = [0u8; 16];
-            b[..tail.len()].copy_from_slice(tail);
-            b[tail.len()] = 1;
-            self.absorb(&b, 0);
+            let (mut lo, mut hi) = partial_words(tail);
+            let one = tail.len() * 8;
+            if one < 64 {
+                lo |= 1 << one;
+            } else {
+                hi |= 1 << (one - 64);
+            }
+            self.absorb_words(lo, hi, 0);
         }
-        self.tag()
     }
 
     /// The same computation forced onto the portable code (for tests).
@@ -182,6 +249,20 @@ impl Poly1305 {
 
     /// The tag over whole blocks absorbed so far.
     fn tag(self) -> [u8; TAG_LEN] {
+        self.tag_word().to_le_bytes()
+    }
+
+    /// As [`Poly1305::finish`], with the tag as a little-endian number
+    /// (kept in registers rather than stored and reloaded as bytes).
+    #[inline]
+    pub(crate) fn finish_word(mut self, tail: &[u8]) -> u128 {
+        self.absorb_tail(tail);
+        self.tag_word()
+    }
+
+    /// The tag over whole blocks absorbed so far, as a little-endian number.
+    #[inline]
+    fn tag_word(self) -> u128 {
         let [mut h0, mut h1, mut h2] = self.h;
         // Carry fully so each limb is within its width (h < 2^130 + small).
         h2 += h1 >> 44;
@@ -211,7 +292,7 @@ impl Poly1305 {
         let h = (h0 as u128)
             .wrapping_add((h1 as u128) << 44)
             .wrapping_add((h2 as u128) << 88);
-        h.wrapping_add(self.pad).to_le_bytes()
+        h.wrapping_add(self.pad)
     }
 }
 
@@ -223,13 +304,11 @@ pub fn poly1305(key: &[u8; KEY_LEN], msg: &[u8]) -> [u8; TAG_LEN] {
     p.finish(&msg[whole..])
 }
 
-/// Compares two tags in constant time.
-pub fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
-    let mut acc = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        acc |= x ^ y;
-    }
-    core::hint::black_box(acc) == 0
+/// Whether a computed tag (as a little-endian number) equals `tag`, in
+/// constant time: one XOR and one test of the whole 128 bits.
+#[inline]
+pub(crate) fn tag_matches(computed: u128, tag: &[u8; TAG_LEN]) -> bool {
+    core::hint::black_box(computed ^ u128::from_le_bytes(*tag)) == 0
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -240,10 +319,12 @@ mod avx2 {
     //! `vpmuludq` (32×32→64 bits) can multiply four streams at once.
     //!
     //! For blocks `m_1..m_4q` and starting value `h`, the result must be
-    //! `sum m_i r^(4q-i+1) + h r^(4q)`. Lane `j` takes blocks `4k+j+1`: each
+    //! `sum m_i r^(4q-i+1) + h r^(4q)`. Each lane takes one block of every
+    //! group of four (lanes 0 to 3 take the group's blocks 1, 3, 2, 4): each
     //! round multiplies every lane by `r^4` and adds the next four blocks,
-    //! and the last round multiplies lane `j` by `r^(4-j)` instead, so each
-    //! block ends with its right power. `h` enters lane 0 with block 1.
+    //! and the last round multiplies the lane of block `4k+i` by `r^(5-i)`
+    //! instead, so each block ends with its right power. `h` enters lane 0
+    //! with block 1.
     //! The lanes are then summed and handed back to the 44-bit code.
     //!
     //! Bounds: limbs entering a product are below 2^27 and the factors
@@ -293,70 +374,68 @@ mod avx2 {
             let (a, b, b5) = (&$a, &$b, &$b5);
             let m = |x: __m256i, y: __m256i| _mm256_mul_epu32(x, y);
             let s = |x: __m256i, y: __m256i| _mm256_add_epi64(x, y);
+            // Sums as trees, not chains: shorter latency per round.
             [
                 s(
-                    s(
-                        s(s(m(a[0], b[0]), m(a[1], b5[4])), m(a[2], b5[3])),
-                        m(a[3], b5[2]),
-                    ),
-                    m(a[4], b5[1]),
+                    s(m(a[0], b[0]), m(a[1], b5[4])),
+                    s(s(m(a[2], b5[3]), m(a[3], b5[2])), m(a[4], b5[1])),
                 ),
                 s(
-                    s(
-                        s(s(m(a[0], b[1]), m(a[1], b[0])), m(a[2], b5[4])),
-                        m(a[3], b5[3]),
-                    ),
-                    m(a[4], b5[2]),
+                    s(m(a[0], b[1]), m(a[1], b[0])),
+                    s(s(m(a[2], b5[4]), m(a[3], b5[3])), m(a[4], b5[2])),
                 ),
                 s(
-                    s(
-                        s(s(m(a[0], b[2]), m(a[1], b[1])), m(a[2], b[0])),
-                        m(a[3], b5[4]),
-                    ),
-                    m(a[4], b5[3]),
+                    s(m(a[0], b[2]), m(a[1], b[1])),
+                    s(s(m(a[2], b[0]), m(a[3], b5[4])), m(a[4], b5[3])),
                 ),
                 s(
-                    s(
-                        s(s(m(a[0], b[3]), m(a[1], b[2])), m(a[2], b[1])),
-                        m(a[3], b[0]),
-                    ),
-                    m(a[4], b5[4]),
+                    s(m(a[0], b[3]), m(a[1], b[2])),
+                    s(s(m(a[2], b[1]), m(a[3], b[0])), m(a[4], b5[4])),
                 ),
                 s(
-                    s(
-                        s(s(m(a[0], b[4]), m(a[1], b[3])), m(a[2], b[2])),
-                        m(a[3], b[1]),
-                    ),
-                    m(a[4], b[0]),
+                    s(m(a[0], b[4]), m(a[1], b[3])),
+                    s(s(m(a[2], b[2]), m(a[3], b[1])), m(a[4], b[0])),
                 ),
             ]
         }};
     }
 
-    /// One carry pass over five limb vectors, wrapping the top carry
-    /// times 5 into limb 0: limbs end below 2^26 (limb 1 below 2^27).
+    /// A carry pass over five limb vectors in two interleaved chains
+    /// (limb 3 to 4 to 0 to 1 and limb 0 to 1 to 2 to 3 to 4), so its
+    /// latency is four steps instead of seven; the carry out of limb 4
+    /// comes back times 5 into limb 0. For inputs below 2^60 every limb
+    /// ends below 2^26 + 2^11.
     macro_rules! carry {
         ($d:expr, $mask:expr) => {{
-            let mut d = $d;
+            let [mut d0, mut d1, mut d2, mut d3, mut d4] = $d;
             let mask = $mask;
-            for i in 0..4 {
-                let c = _mm256_srli_epi64::<26>(d[i]);
-                d[i] = _mm256_and_si256(d[i], mask);
-                d[i + 1] = _mm256_add_epi64(d[i + 1], c);
-            }
-            let c = _mm256_srli_epi64::<26>(d[4]);
-            d[4] = _mm256_and_si256(d[4], mask);
-            let c5 = _mm256_add_epi64(c, _mm256_slli_epi64::<2>(c));
-            d[0] = _mm256_add_epi64(d[0], c5);
-            let c = _mm256_srli_epi64::<26>(d[0]);
-            d[0] = _mm256_and_si256(d[0], mask);
-            d[1] = _mm256_add_epi64(d[1], c);
-            d
+            let c3 = _mm256_srli_epi64::<26>(d3);
+            d3 = _mm256_and_si256(d3, mask);
+            d4 = _mm256_add_epi64(d4, c3);
+            let c0 = _mm256_srli_epi64::<26>(d0);
+            d0 = _mm256_and_si256(d0, mask);
+            d1 = _mm256_add_epi64(d1, c0);
+            let c4 = _mm256_srli_epi64::<26>(d4);
+            d4 = _mm256_and_si256(d4, mask);
+            d0 = _mm256_add_epi64(d0, _mm256_add_epi64(c4, _mm256_slli_epi64::<2>(c4)));
+            let c1 = _mm256_srli_epi64::<26>(d1);
+            d1 = _mm256_and_si256(d1, mask);
+            d2 = _mm256_add_epi64(d2, c1);
+            let c2 = _mm256_srli_epi64::<26>(d2);
+            d2 = _mm256_and_si256(d2, mask);
+            d3 = _mm256_add_epi64(d3, c2);
+            let c0 = _mm256_srli_epi64::<26>(d0);
+            d0 = _mm256_and_si256(d0, mask);
+            d1 = _mm256_add_epi64(d1, c0);
+            let c3 = _mm256_srli_epi64::<26>(d3);
+            d3 = _mm256_and_si256(d3, mask);
+            d4 = _mm256_add_epi64(d4, c3);
+            [d0, d1, d2, d3, d4]
         }};
     }
 
-    /// Four consecutive full blocks (64 bytes) as limb vectors, block `j`
-    /// in lane `j`, with the 2^128 bit set.
+    /// Four consecutive full blocks (64 bytes) as limb vectors, blocks
+    /// 0, 2, 1, 3 in lanes 0 to 3, with the 2^128 bit set.
     macro_rules! load {
         ($chunk:expr, $mask:expr) => {{
             let chunk: &[u8] = $chunk;
@@ -370,8 +449,11 @@ mod avx2 {
                 )
             };
             // x = lo0 hi0 lo1 hi1, y = lo2 hi2 lo3 hi3 (64-bit words).
-            let lo = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpacklo_epi64(x, y));
-            let hi = _mm256_permute4x64_epi64::<0xd8>(_mm256_unpackhi_epi64(x, y));
+            // Lanes hold blocks 0, 2, 1, 3: the 128-bit halves are not
+            // crossed (that would cost a `vpermq` per vector), the final
+            // powers of `r` follow the same order instead.
+            let lo = _mm256_unpacklo_epi64(x, y);
+            let hi = _mm256_unpackhi_epi64(x, y);
             let mask = $mask;
             [
                 _mm256_and_si256(lo, mask),
@@ -386,17 +468,18 @@ mod avx2 {
         }};
     }
 
-    fn times5(l: [u64; 5]) -> [u64; 5] {
-        l.map(|x| x * 5)
-    }
-
     /// Absorbs `data` (a non-zero multiple of 64 bytes, full blocks) into
-    /// `h` with key `r` (both 44-bit limbs); returns the new `h`.
+    /// `h` with key `r` (both 44-bit limbs).
+    ///
+    /// `r` and `h` are read and `h` written by reference, limb by limb: an
+    /// array passed by value goes through the stack as wider copies of the
+    /// caller's 8-byte stores, which stalls store forwarding.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn blocks4(r: [u64; 3], h: [u64; 3], data: &[u8]) -> [u64; 3] {
+    pub(super) unsafe fn blocks4(r: &[u64; 3], h: &mut [u64; 3], data: &[u8]) {
+        let r = [r[0], r[1], r[2]];
         debug_assert!(!data.is_empty() && data.len() % 64 == 0);
         let r2 = mul(r, r);
         let r3 = mul(r2, r);
@@ -409,14 +492,17 @@ mod avx2 {
         // multiplies and shifts each) once the value crosses the loop.
         let splat = |l: [u64; 5]| l.map(|x| _mm256_set1_epi32(x as i32));
         let k4 = splat(p4);
-        let k4x5 = splat(times5(p4));
-        // Lane 0 ends with r^4, lane 1 with r^3, lane 2 with r^2, lane 3 with r.
+        let x5 = |v: __m256i| _mm256_add_epi32(v, _mm256_slli_epi32::<2>(v));
+        let k4x5 = k4.map(x5);
+        // The lanes hold blocks 0, 2, 1, 3 of each group (see `load!`), so
+        // lane 0 ends with r^4, lane 1 with r^2, lane 2 with r^3, lane 3 with r.
         let last = |a: [u64; 5], b: [u64; 5], c: [u64; 5], d: [u64; 5]| {
             [0, 1, 2, 3, 4]
                 .map(|i| _mm256_setr_epi64x(a[i] as i64, b[i] as i64, c[i] as i64, d[i] as i64))
         };
-        let kl = last(p4, p3, p2, p1);
-        let klx5 = last(times5(p4), times5(p3), times5(p2), times5(p1));
+        let kl = last(p4, p2, p3, p1);
+        // Limbs below 2^27 times 5 stay below 2^32: 32-bit lanes suffice.
+        let klx5 = kl.map(x5);
 
         // The limb mask, opaque to the optimizer for the same reason: with
         // a known mask it proves the accumulator's high halves zero, drops
@@ -424,7 +510,7 @@ mod avx2 {
         let mask = _mm256_set1_epi64x(core::hint::black_box(M26) as i64);
         let mut groups = data.chunks_exact(64);
         let first = groups.next().expect("at least one group");
-        let hv = to26(h).map(|x| _mm256_setr_epi64x(x as i64, 0, 0, 0));
+        let hv = to26([h[0], h[1], h[2]]).map(|x| _mm256_setr_epi64x(x as i64, 0, 0, 0));
         let m = load!(first, mask);
         let mut acc = [0, 1, 2, 3, 4].map(|i| _mm256_add_epi64(m[i], hv[i]));
         for g in groups {
@@ -439,6 +525,9 @@ mod avx2 {
                 + (_mm256_extract_epi64::<2>(v) as u64)
                 + (_mm256_extract_epi64::<3>(v) as u64)
         });
-        to44(sum)
+        let [h0, h1, h2] = to44(sum);
+        h[0] = h0;
+        h[1] = h1;
+        h[2] = h2;
     }
 }
