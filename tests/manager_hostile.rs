@@ -266,27 +266,11 @@ fn take_msgs(net: &Network, i: usize) -> Vec<Message> {
 
 /// Hands `msg` to node `to`'s manager as if `from` sent it.
 fn deliver(net: &Network, to: usize, from: PublicKey, msg: &Message) {
-    let m = &net.node(to).manager;
-    match msg {
-        Message::UpdateAddHtlc(x) => m.handle_update_add_htlc(from, x),
-        Message::UpdateFulfillHtlc(x) => m.handle_update_fulfill_htlc(from, x),
-        Message::UpdateFailHtlc(x) => m.handle_update_fail_htlc(from, x),
-        Message::UpdateFailMalformedHtlc(x) => m.handle_update_fail_malformed_htlc(from, x),
-        Message::CommitmentSigned(x) => m.handle_commitment_signed(from, x),
-        Message::RevokeAndAck(x) => m.handle_revoke_and_ack(from, x),
-        Message::UpdateFee(x) => m.handle_update_fee(from, x),
-        Message::ChannelReady(x) => m.handle_channel_ready(from, x),
-        Message::ChannelReestablish(x) => m.handle_channel_reestablish(from, x),
-        Message::Shutdown(x) => m.handle_shutdown(from, x),
-        Message::ClosingSigned(x) => m.handle_closing_signed(from, x),
-        Message::Stfu(x) => m.handle_stfu(from, x),
-        Message::OpenChannel(x) => m.handle_open_channel(from, x),
-        Message::AcceptChannel(x) => m.handle_accept_channel(from, x),
-        Message::FundingCreated(x) => m.handle_funding_created(from, x),
-        Message::FundingSigned(x) => m.handle_funding_signed(from, x),
-        Message::Error(x) => m.handle_error(from, x),
-        other => panic!("deliver: {} not wired", other.name()),
-    }
+    assert!(
+        lnkit::testing::deliver(&net.node(to).manager, from, msg),
+        "deliver: {} not wired",
+        msg.name()
+    );
 }
 
 fn find<T>(msgs: &[Message], f: impl Fn(&Message) -> Option<T>) -> T {

@@ -147,11 +147,8 @@ fn monitor_force_close_broadcasts_signed_holder_commitment_which_confirms() {
     assert!(nd.cm.release_pending_monitor_events().is_empty());
 }
 
-/// Our own old commitment confirming is ours, revoked: not mistaken for
-/// the peer's revoked commitment of the same number (whose secret we hold),
-/// and no justice transaction is attempted against it.
-#[test]
-fn monitor_own_revoked_commitment_is_not_taken_for_a_breach() {
+/// Both commitments moved to 1 and B's secret for 0 given to A's monitor.
+fn both_at_1_with_b_secret_0() -> (Fixture, Node) {
     let f = Fixture::new();
     let nd = node(&f);
     let op = f.funding_outpoint();
@@ -173,6 +170,16 @@ fn monitor_own_revoked_commitment_is_not_taken_for_a_breach() {
         ),
         ChannelMonitorUpdateStatus::Completed
     );
+    (f, nd)
+}
+
+/// Our own old commitment confirming is ours, revoked: not mistaken for
+/// the peer's revoked commitment of the same number (whose secret we hold),
+/// and no justice transaction is attempted against it.
+#[test]
+fn monitor_own_revoked_commitment_is_not_taken_for_a_breach() {
+    let (f, nd) = both_at_1_with_b_secret_0();
+    let op = f.funding_outpoint();
     // A (this monitor's node) broadcasts its own stale commitment 0.
     let stale = f.a_commitment_tx(0);
     use lnkit::chain::BroadcasterInterface;
@@ -207,27 +214,8 @@ fn monitor_own_revoked_commitment_is_not_taken_for_a_breach() {
 
 #[test]
 fn monitor_revoked_counterparty_commitment_is_answered_with_justice() {
-    let f = Fixture::new();
-    let nd = node(&f);
+    let (f, nd) = both_at_1_with_b_secret_0();
     let op = f.funding_outpoint();
-    assert_eq!(
-        nd.cm.update_channel(op, &commitments_update(&f, 1, 1)),
-        ChannelMonitorUpdateStatus::Completed
-    );
-    let s0 = f.b_secret(0);
-    assert_eq!(
-        nd.cm.update_channel(
-            op,
-            &step(
-                2,
-                ChannelMonitorUpdateStep::CommitmentSecret {
-                    commitment_number: n(0),
-                    secret: s0
-                }
-            )
-        ),
-        ChannelMonitorUpdateStatus::Completed
-    );
     // B cheats with its revoked commitment 0.
     let revoked = f.b_commitment_tx(0);
     use lnkit::chain::BroadcasterInterface;

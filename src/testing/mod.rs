@@ -26,7 +26,7 @@ mod chain;
 mod network;
 
 pub use chain::{anyone_can_spend_script, ChainListener, MockChain};
-pub use network::{Hook, Network, NetworkPersister, Node};
+pub use network::{deliver, Hook, Network, NetworkPersister, Node};
 
 use crate::chain::monitor::{ChannelMonitor, ChannelMonitorUpdate};
 use crate::chain::{

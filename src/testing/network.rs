@@ -852,8 +852,10 @@ impl Network {
     }
 }
 
-/// Hands a message straight to a manager (used for held messages).
-fn deliver(m: &ChannelManager, from: PublicKey, msg: &Message) {
+/// Hands a message straight to a manager's `ChannelMessageHandler` (held
+/// messages, and tests that inject crafted ones). Returns `false` for a
+/// message type the manager does not handle.
+pub fn deliver(m: &ChannelManager, from: PublicKey, msg: &Message) -> bool {
     match msg {
         Message::UpdateAddHtlc(x) => m.handle_update_add_htlc(from, x),
         Message::UpdateFulfillHtlc(x) => m.handle_update_fulfill_htlc(from, x),
@@ -872,8 +874,9 @@ fn deliver(m: &ChannelManager, from: PublicKey, msg: &Message) {
         Message::FundingCreated(x) => m.handle_funding_created(from, x),
         Message::FundingSigned(x) => m.handle_funding_signed(from, x),
         Message::Error(x) => m.handle_error(from, x),
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 impl Node {
